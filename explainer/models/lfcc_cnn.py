@@ -1,0 +1,59 @@
+"""2D CNN on the LFCC + delta + delta-delta grid, pooling time only."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import register_model
+from .layers import AudioModel, Mean
+
+N_FEATURES = 180  # 60 LFCC + 60 delta + 60 delta-delta columns
+
+
+def _block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(),
+        nn.AvgPool2d((2, 1)),  # halve time, keep all 180 feature columns apart
+    )
+
+
+@register_model("lfcc_cnn")
+class LfccCNN(AudioModel):
+    """Input ``(B, 1, frames, 180)`` -> logits ``(B, n_classes)``.
+
+    Three Conv 3x3 + BatchNorm + ReLU + AvgPool(2, 1) blocks (32 -> 64 -> 128
+    channels), a mean over time, then a linear layer over 128 x 180 = 23,040
+    values. Each column is one fixed measurement, so no pool ever mixes an LFCC
+    with a delta.
+    """
+
+    input_kind = "lfcc"
+    cam_layer = "block3"
+    rf_axis = 0  # kernels are (time, feature)
+
+    def __init__(self, n_classes: int = 6):
+        super().__init__(n_classes)
+        # LFCCs in dB span hundreds of units while deltas span a few; a per-column
+        # standardisation learned on the training set puts them on one scale
+        self.column_norm = nn.BatchNorm1d(N_FEATURES)
+        self.block1 = _block(1, 32)
+        self.block2 = _block(32, 64)
+        self.block3 = _block(64, 128)
+        self.time_mean = Mean(dim=2)
+        self.flatten = nn.Flatten()
+        self.head = nn.Linear(128 * N_FEATURES, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # B batch, C channels, T frames, F = 180 feature columns
+        if x.ndim != 4 or x.shape[1] != 1 or x.shape[3] != N_FEATURES:
+            raise ValueError(f"expected (B, 1, frames, {N_FEATURES}), got {tuple(x.shape)}")
+        x = self.column_norm(x.squeeze(1).transpose(1, 2)).transpose(1, 2).unsqueeze(1)  # (B, 1, T, 180)
+        x = self.block1(x)  # (B, 32, T/2, 180)
+        x = self.block2(x)  # (B, 64, T/4, 180)
+        x = self.block3(x)  # (B, 128, T/8, 180)
+        x = self.time_mean(x)  # (B, 128, 180)
+        x = self.flatten(x)  # (B, 23040)
+        return self.head(x)  # (B, n_classes)

@@ -1,0 +1,52 @@
+"""1D CNN on the raw waveform: a wide, strided first kernel, then conv/pool blocks."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import register_model
+from .layers import AudioModel
+
+
+def _block(c_in: int, c_out: int, kernel: int, stride: int = 1, pool: int = 4) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=(kernel - stride) // 2, bias=False),
+        nn.BatchNorm1d(c_out),
+        nn.ReLU(),
+        nn.MaxPool1d(pool),
+    )
+
+
+@register_model("waveform_cnn")
+class WaveformCNN(AudioModel):
+    """Input ``(B, 1, samples)`` at 16 kHz -> logits ``(B, n_classes)``.
+
+    The first kernel spans 64 samples (4 ms) and moves 4 samples at a time, so
+    the 16,000 numbers of each second shrink to 4,000 before any other layer.
+    """
+
+    input_kind = "waveform"
+    cam_layer = "block4"
+    rf_axis = 0
+
+    def __init__(self, n_classes: int = 6):
+        super().__init__(n_classes)
+        self.wide_conv = _block(1, 32, kernel=64, stride=4)
+        self.block2 = _block(32, 64, kernel=3)
+        self.block3 = _block(64, 128, kernel=3)
+        self.block4 = _block(128, 128, kernel=3, pool=1)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.flatten = nn.Flatten()
+        self.head = nn.Linear(128, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # B batch, C channels, T samples
+        if x.ndim != 3 or x.shape[1] != 1:
+            raise ValueError(f"expected (B, 1, samples), got {tuple(x.shape)}")
+        x = self.wide_conv(x)  # (B, 32, T/16)
+        x = self.block2(x)  # (B, 64, T/64)
+        x = self.block3(x)  # (B, 128, T/256)
+        x = self.block4(x)  # (B, 128, T/256)
+        x = self.flatten(self.pool(x))  # (B, 128)
+        return self.head(x)  # (B, n_classes)
