@@ -1,0 +1,134 @@
+"""Load a trained model set from ``pretrained/NAME/``: safetensors only, checked against its card."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .models import build, list_models
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+DEFAULT_SET = "sound-types"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class PretrainedError(ValueError):
+    """A model set is missing, malformed or does not match its card."""
+
+
+@dataclass
+class ModelSet:
+    """A trained set: its classes, one eval-mode model per architecture, and its card."""
+
+    name: str
+    classes: list[str]
+    models: dict[str, nn.Module]
+    card: dict = field(default_factory=dict)
+
+
+def set_dir(name: str, root: Path | None = None) -> Path:
+    """The folder of set ``name``; refuses names that could leave ``pretrained/``."""
+    root = (root or PRETRAINED_DIR).resolve()
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise PretrainedError(f"{name!r} is not a valid model-set name: use letters, digits, '-', '_' or '.'.")
+    path = (root / name).resolve()
+    if path.parent != root:
+        raise PretrainedError(f"{name!r} points outside the pretrained folder.")
+    return path
+
+
+def list_sets(root: Path | None = None) -> list[str]:
+    """Names of every folder under ``pretrained/`` that holds a ``card.json``, default set first."""
+    root = root or PRETRAINED_DIR
+    if not root.is_dir():
+        return []
+    names = sorted(p.name for p in root.iterdir() if (p / "card.json").is_file() and _NAME.match(p.name))
+    return sorted(names, key=lambda n: n != DEFAULT_SET)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_weights(model: nn.Module, path: Path) -> str:
+    """Write a model's network weights (not its fixed front-end) as fp16 safetensors; returns sha256."""
+    state = {
+        k: (v.half() if v.is_floating_point() else v).contiguous()
+        for k, v in model.state_dict().items() if not k.startswith("front_end.")
+    }
+    save_file(state, str(path))
+    return sha256(path)
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    """Load fp16 or fp32 safetensors into ``model``; every network key must match."""
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise PretrainedError(f"{path.name} is not a readable safetensors file ({e}).") from None
+    expected = {k: v for k, v in model.state_dict().items() if not k.startswith("front_end.")}
+    if set(state) != set(expected):
+        missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        raise PretrainedError(f"{path.name} does not fit this architecture (missing {missing[:3]}, unexpected {extra[:3]}).")
+    for k, v in state.items():
+        if v.shape != expected[k].shape:
+            raise PretrainedError(f"{path.name}: {k} has shape {tuple(v.shape)}, the model needs {tuple(expected[k].shape)}.")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=False)
+
+
+def load_set(name: str = DEFAULT_SET, *, root: Path | None = None, models: list[str] | None = None) -> ModelSet:
+    """Load every architecture of set ``name``, in eval mode.
+
+    Checks, before any weight is read: the name stays inside ``pretrained/``, the
+    card lists the classes and a ``.safetensors`` file per model, and each file's
+    sha256 matches the card. Pickled checkpoints are never opened.
+
+    Raises:
+        PretrainedError: with a sentence saying what is wrong.
+    """
+    folder = set_dir(name, root)
+    card_path = folder / "card.json"
+    if not card_path.is_file():
+        raise PretrainedError(f"No model set named {name!r}: {card_path.parent.name}/card.json is missing.")
+    try:
+        card = json.loads(card_path.read_text())
+    except json.JSONDecodeError as e:
+        raise PretrainedError(f"card.json of {name!r} is not valid JSON ({e}).") from None
+    classes = card.get("classes")
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        raise PretrainedError(f"card.json of {name!r} must list at least two class names.")
+    entries = card.get("models", {})
+    wanted = [m for m in list_models() if m in entries and (models is None or m in models)]
+    if not wanted:
+        raise PretrainedError(f"card.json of {name!r} lists no known architecture.")
+    loaded: dict[str, nn.Module] = {}
+    for arch in wanted:
+        entry = entries[arch]
+        file = str(entry.get("file", ""))
+        if not file.endswith(".safetensors") or Path(file).name != file:
+            raise PretrainedError(f"{arch}: weights must be a .safetensors file inside the set, got {file!r}.")
+        path = folder / file
+        if not path.is_file():
+            raise PretrainedError(f"{arch}: {file} is missing from {name!r}.")
+        if sha256(path) != entry.get("sha256"):
+            raise PretrainedError(f"{arch}: {file} does not match the checksum in card.json; it may be damaged or replaced.")
+        if entry.get("n_classes", len(classes)) != len(classes):
+            raise PretrainedError(f"{arch}: card says {entry.get('n_classes')} classes but lists {len(classes)}.")
+        model = build(arch, n_classes=len(classes))
+        load_weights(model, path)
+        loaded[arch] = model.eval()
+        for p in model.parameters():
+            p.requires_grad_(False)  # shared across requests: attributions need input gradients only
+    return ModelSet(name=name, classes=list(classes), models=loaded, card=card)
