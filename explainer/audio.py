@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, Union
+from typing import Union
 
 import numpy as np
 import soundfile as sf
@@ -33,6 +33,7 @@ MIN_RATE, MAX_RATE, MAX_CHANNELS = 8000, 192000, 8
 TEMP_PREFIX = "audio-explainer-"  # every temporary file we create starts with this
 _SLACK_S = 0.05  # decoders may overshoot -t slightly; only more than this counts as cut
 _FORMATS = "WAV, FLAC, MP3, OGG, Opus, M4A or WebM"
+_CUT_SHORT = "The file ends earlier than its header says; only the part that is there was analysed."
 _NEEDS_FFMPEG = "This format needs ffmpeg; install it (apt-get install ffmpeg) or upload WAV/FLAC."
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview, tuple]
@@ -120,13 +121,17 @@ def _finish(d: _Decoded, max_seconds: float) -> Clip:
     if not np.isfinite(mono).all():
         raise AudioError("The audio contains NaN or infinite sample values; "
                          "re-export it (for example as 16-bit WAV) and try again.")
-    target = None
+    promised = min(d.total_s or 0.0, max_seconds)  # header durations of MP3s are estimates
+    if mono.size / d.rate < promised - max(0.25, 0.05 * promised) and _CUT_SHORT not in warnings:
+        warnings.append(_CUT_SHORT)
     if mono.size > (max_seconds + _SLACK_S) * d.rate:
-        mono, target = mono[: round(max_seconds * d.rate)], round(max_seconds * SAMPLE_RATE)
         full = f" of {d.total_s:.1f} s" if d.total_s and d.total_s > max_seconds else ""
         warnings.append(f"Only the first {max_seconds:.1f} s{full} were analysed.")
-    mono = mono[: round(max_seconds * d.rate)]
+    limit = round(max_seconds * d.rate)
+    cropped, mono = mono.size >= limit, mono[:limit]
     seconds = mono.size / d.rate
+    # soxr may round the length by a sample; pin it so a cropped clip is exactly max_seconds
+    target = round((max_seconds if cropped else seconds) * SAMPLE_RATE)
     if seconds < MIN_SECONDS:
         raise AudioError(f"The clip is only {seconds:.2f} s long; "
                          f"record or upload at least {MIN_SECONDS} s of sound.")
@@ -134,12 +139,11 @@ def _finish(d: _Decoded, max_seconds: float) -> Clip:
         warnings.append("Samples outside [-1, 1] were clipped to that range.")
     if d.rate != SAMPLE_RATE:
         mono = soxr.resample(np.ascontiguousarray(mono), d.rate, SAMPLE_RATE, quality="HQ")
-    # soxr may round the length by a sample; pin it so a cropped clip is exactly max_seconds
-    target = target or round(seconds * SAMPLE_RATE)
     mono = np.pad(mono[:target], (0, max(0, target - mono.size)))
     if seconds < PAD_TO_SECONDS:
         mono = np.pad(mono, (0, round(PAD_TO_SECONDS * SAMPLE_RATE) - mono.size))
-        warnings.append(f"The clip is {seconds:.2f} s long; it was padded with silence to {PAD_TO_SECONDS} s.")
+        warnings.append(f"The clip is {seconds:.2f} s long; "
+                        f"it was padded with silence to {PAD_TO_SECONDS} s.")
     # resampling a clipped square wave overshoots a little; the contract is [-1, 1]
     wave = torch.from_numpy(np.clip(mono, -1.0, 1.0).astype(np.float32)).unsqueeze(0)  # (1, T)
     return Clip(wave, wave.shape[1] / SAMPLE_RATE, d.rate, d.channels, warnings)
@@ -166,6 +170,7 @@ def _from_array(source: tuple, max_seconds: float) -> _Decoded:
     elif data.ndim != 2:
         raise AudioError(f"Expected samples shaped (n,) or (n, channels), got {data.shape}.")
     _check_layout(rate, data.shape[1])
+    n = data.shape[0]
     data = data[: int((max_seconds + 2 * _SLACK_S) * rate)]
     if data.dtype.kind == "i":
         data = data.astype(np.float32) / 2.0 ** (8 * data.itemsize - 1)
@@ -175,7 +180,7 @@ def _from_array(source: tuple, max_seconds: float) -> _Decoded:
     elif data.dtype.kind != "f":
         raise AudioError(f"Samples of type {data.dtype} are not audio; give integer or float samples.")
     mono = data.astype(np.float32).mean(axis=1)
-    return _Decoded(mono, rate, data.shape[1], len(source[1]) / rate, [])
+    return _Decoded(mono, rate, data.shape[1], n / rate, [])
 
 
 def _from_path(path: Path, max_seconds: float) -> _Decoded:
@@ -189,19 +194,20 @@ def _from_path(path: Path, max_seconds: float) -> _Decoded:
     except FileNotFoundError:
         raise AudioError(f"No file was found at '{path}'; check the path and try again.") from None
     except OSError as e:
-        raise AudioError(f"The file '{path.name}' cannot be read ({e.strerror}); check its permissions.") from None
+        raise AudioError(f"The file '{path.name}' cannot be read ({e.strerror}); "
+                         "check its permissions.") from None
     except AudioError:
         raise
     except ValueError:  # e.g. an embedded NUL byte
         raise AudioError(f"'{path}' is not a valid file path; pick the file again.") from None
     kind = _sniff(head)
-    return _try_soundfile(str(path), max_seconds) or _decode_ffmpeg(str(path), kind, max_seconds)
+    return _try_soundfile(str(path), kind, max_seconds) or _decode_ffmpeg(str(path), kind, max_seconds)
 
 
 def _from_bytes(data: bytes, max_seconds: float) -> _Decoded:
     _check_size(len(data))
     kind = _sniff(data[:512])
-    decoded = _try_soundfile(io.BytesIO(data), max_seconds)
+    decoded = _try_soundfile(io.BytesIO(data), kind, max_seconds)
     if decoded:
         return decoded
     _require_ffmpeg(kind)
@@ -245,7 +251,7 @@ def _looks_like_text(head: bytes) -> bool:
     return "\ufffd" not in text and all(c.isprintable() or c in "\t\r\n\f" for c in text)
 
 
-def _try_soundfile(src: str | io.BytesIO, max_seconds: float) -> _Decoded | None:
+def _try_soundfile(src: str | io.BytesIO, kind: str, max_seconds: float) -> _Decoded | None:
     """Read the first max_seconds with soundfile, downmixing block by block; None if it cannot."""
     try:
         with sf.SoundFile(src) as f:
@@ -262,12 +268,14 @@ def _try_soundfile(src: str | io.BytesIO, max_seconds: float) -> _Decoded | None
         raise
     except Exception:  # libsndfile cannot read it (or only part of it): ffmpeg gets a go
         return None
+    if not parts and (frames > 0 or kind not in _NATIVE_KINDS):  # e.g. a cut Ogg: ask ffmpeg
+        return None
     mono = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     warnings = []
     # libsndfile reads a WAV cut short without complaint, but logs "data : 32000 (should be 15978)"
     cut = re.search(r"^data : (\d+) \(should be (\d+)\)", info, re.MULTILINE)
     if cut and int(cut[2]) < int(cut[1]) < 0xFFFFFF00:
-        warnings.append("The file ends earlier than its header says; only the part that is there was analysed.")
+        warnings.append(_CUT_SHORT)
     return _Decoded(mono, rate, channels, frames / rate, warnings)
 
 
@@ -275,14 +283,14 @@ def _require_ffmpeg(kind: str) -> None:
     if shutil.which("ffmpeg") and shutil.which("ffprobe"):
         return
     if kind == "unknown" or kind in _NATIVE_KINDS:  # ffmpeg would not help: say what is wrong
-        _undecodable(kind)
+        raise _undecodable(kind)
     raise AudioError(_NEEDS_FFMPEG)
 
 
-def _undecodable(kind: str) -> NoReturn:
+def _undecodable(kind: str) -> AudioError:
     if kind == "unknown":
-        raise AudioError(f"This file is not in an audio format this app can read; upload {_FORMATS}.")
-    raise AudioError(f"This {kind} file could not be decoded; it may be truncated or damaged, "
+        return AudioError(f"This file is not in an audio format this app can read; upload {_FORMATS}.")
+    return AudioError(f"This {kind} file could not be decoded; it may be truncated or damaged, "
                      "so export or record it again.")
 
 
@@ -307,7 +315,7 @@ def _decode_ffmpeg(path: str, kind: str, max_seconds: float) -> _Decoded:
     except (ValueError, KeyError, IndexError, TypeError):
         if kind in _VIDEO_KINDS and probe.returncode == 0:
             raise AudioError("This video has no audio track; upload a file with sound.") from None
-        _undecodable(kind)
+        raise _undecodable(kind) from None
     _check_layout(rate, channels)
     try:
         total_s = float(info.get("format", {}).get("duration"))
@@ -322,6 +330,6 @@ def _decode_ffmpeg(path: str, kind: str, max_seconds: float) -> _Decoded:
     warnings = []
     if run.returncode != 0:
         if mono.size == 0:
-            _undecodable(kind)
+            raise _undecodable(kind)
         warnings.append("The file seems damaged or truncated; only the readable part was analysed.")
     return _Decoded(mono, rate, channels, total_s, warnings)

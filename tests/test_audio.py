@@ -187,6 +187,42 @@ def test_no_temp_file_left_behind(encoded):
 
 
 @needs_ffmpeg
+@pytest.mark.parametrize("name", ["clip.flac", "clip.mp3", "clip.webm", "faststart.m4a"])
+def test_compressed_file_cut_short_is_read_with_a_warning(encoded, tmp_path, name):
+    path = encoded / name
+    if name == "faststart.m4a":  # the index first, as phones write it, so the start survives a cut
+        path = tmp_path / name
+        ffmpeg("-i", str(encoded / "source.wav"), "-c:a", "aac", "-movflags", "+faststart", str(path))
+    if name == "clip.flac":
+        path = tmp_path / name
+        sf.write(path, sine(44100, 1.5, 2), 44100)
+    data = path.read_bytes()
+    clip = load(data[: len(data) * 2 // 3])
+    assert 0.7 < clip.duration_s < 1.3
+    assert audio._CUT_SHORT in clip.warnings
+    check(clip, clip.duration_s, freq=False)
+
+
+@needs_ffmpeg
+def test_cut_ogg_is_refused(encoded):
+    data = (encoded / "clip.ogg").read_bytes()
+    assert "truncated" in refuse(data[: len(data) // 3])
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("error", [OSError(2, "No such file"), subprocess.TimeoutExpired("ffmpeg", 120)])
+def test_subprocess_failures_become_audio_errors(encoded, monkeypatch, error):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(audio.subprocess, "run", fail)
+    before = temp_files()
+    refuse(encoded / "clip.m4a")
+    refuse((encoded / "clip.m4a").read_bytes())
+    assert temp_files() == before
+
+
+@needs_ffmpeg
 def test_video_without_sound_is_refused(encoded):
     assert "no audio track" in refuse(encoded / "silent_video.mp4")
 
@@ -221,10 +257,13 @@ def test_gradio_tuple(kind):
     assert clip.waveform.abs().max().item() == pytest.approx(AMP, abs=0.02)
 
 
-def test_gradio_tuple_long_is_cropped():
-    clip = load((8000, np.zeros(8000 * 45, np.int16)), max_seconds=30)
-    assert clip.waveform.shape == (1, 480000)
-    assert clip.warnings == ["Only the first 30.0 s of 45.0 s were analysed."]
+@pytest.mark.parametrize("rate,max_seconds", [(8000, 30.0), (11025, 2.5), (44100, 1.7), (192000, 3.3)])
+def test_gradio_tuple_long_is_cropped_exactly(rate, max_seconds):
+    samples = (sine(rate, 45.0 if rate == 8000 else 5.0)[:, 0] * 32767).astype(np.int16)
+    clip = load((rate, samples), max_seconds=max_seconds)
+    assert clip.waveform.shape == (1, round(max_seconds * 16000))
+    assert clip.warnings == [f"Only the first {max_seconds:.1f} s of {samples.size / rate:.1f} s were analysed."]
+    check(clip, max_seconds)
 
 
 # --- awkward but valid audio ------------------------------------------------------------------
@@ -417,6 +456,14 @@ def test_unreadable_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(audio, "open", denied, raising=False)
     assert "Permission denied" in refuse(tmp_path / "locked.wav")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file_permissions(tmp_path):
+    path = tmp_path / "locked.wav"
+    sf.write(path, sine(16000), 16000)
+    path.chmod(0)
+    assert "permissions" in refuse(path)
 
 
 def test_nothing_or_the_wrong_type():
