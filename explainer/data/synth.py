@@ -68,7 +68,7 @@ def _in_band(rng: np.random.Generator, edges: np.ndarray, band: int) -> float:
     return _log_uniform(rng, float(edges[band]), float(edges[band + 1]))
 
 
-def _fade(x: np.ndarray, seconds: float) -> np.ndarray:
+def fade(x: np.ndarray, seconds: float) -> np.ndarray:
     """Raised-cosine fade in and out, so gated tones do not click."""
     k = min(len(x) // 2, max(1, int(seconds * SR)))
     ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, k))
@@ -119,7 +119,7 @@ def _gates(rng: np.random.Generator, n: int, on: tuple[float, float], off: tuple
     t = 0 if fill else int(rng.uniform(0.0, 0.3) * SR)
     while t < n:
         length = int(rng.uniform(*on) * SR)
-        gate[t:t + length] = _fade(np.ones(min(length, n - t)), 0.004)
+        gate[t:t + length] = fade(np.ones(min(length, n - t)), 0.004)
         t += length + int(rng.uniform(*off) * SR)
     return gate
 
@@ -128,11 +128,11 @@ def _partial(rng: np.random.Generator, x: np.ndarray, fill: bool) -> np.ndarray:
     """Sometimes keep only a stretch of a steady sound, as a short tone inside a clip."""
     n = len(x)
     if fill or rng.random() < 0.6:
-        return _fade(x, rng.uniform(0.005, 0.05))
+        return fade(x, rng.uniform(0.005, 0.05))
     length = int(rng.uniform(0.35, 0.95) * n)
     start = int(rng.integers(0, n - length + 1))
     out = np.zeros(n)
-    out[start:start + length] = _fade(x[start:start + length], rng.uniform(0.005, 0.05))
+    out[start:start + length] = fade(x[start:start + length], rng.uniform(0.005, 0.05))
     return out
 
 
@@ -181,7 +181,7 @@ def _tone_beeps(p, rng, n, fill):
     while t < n:
         length = min(int(beep * SR), n - t)
         f = freqs[i % 2] if alternate else freqs[0]
-        out[t:t + length] = _fade(_additive(f, length, (1.0,), rng), 0.005)
+        out[t:t + length] = fade(_additive(f, length, (1.0,), rng), 0.005)
         t += length + int(gap * SR)
         i += 1
     return out
@@ -224,7 +224,7 @@ def _tone_dtmf(p, rng, n, fill):
         length = min(int(on * SR), n - t)
         tone = _additive(DTMF_ROWS[key], length, (1.0,), rng) \
             + twist * _additive(DTMF_COLS[key], length, (1.0,), rng)
-        out[t:t + length] = _fade(tone, 0.004)
+        out[t:t + length] = fade(tone, 0.004)
         t += length + int(off * SR)
     return out
 
@@ -249,12 +249,12 @@ def _tone_call(p, rng, n, fill):
     freqs, cadence = CALL_PATTERNS[p["pattern"]]
     x = sum(_additive(f, n, (1.0,), rng) for f in freqs)
     if not cadence:
-        return _fade(x, 0.01)
+        return fade(x, 0.01)
     gate, t, i = np.zeros(n), (0 if fill else int(rng.uniform(0, 0.5) * SR)), 0
     while t < n:
         on, off = cadence[i % len(cadence)]
         length = min(int(on * SR), n - t)
-        gate[t:t + length] = _fade(np.ones(length), 0.005)
+        gate[t:t + length] = fade(np.ones(length), 0.005)
         t += length + int(off * SR)
         i += 1
     return x * gate
@@ -285,7 +285,7 @@ def _noise_am(p, rng, n, fill):
     if shape == 0:
         lfo = 0.5 + 0.5 * np.sin(2 * np.pi * rate * t)
     elif shape == 1:
-        lfo = _fade(np.ones(n), 0.01) * (np.sin(2 * np.pi * rate * t) > 0)
+        lfo = fade(np.ones(n), 0.01) * (np.sin(2 * np.pi * rate * t) > 0)
         lfo = signal.sosfiltfilt(signal.butter(2, 60, fs=SR, output="sos"), lfo)
     else:
         lfo = smooth_random(rng, n, rate)

@@ -1,0 +1,218 @@
+"""One pass over a clip that computes everything the app and the CLI show.
+
+``analyze`` runs each model's front-end once, traces each network once (its
+logits come from that same pass), and computes the requested attributions with
+their time curves and faithfulness scores. ``Analysis.to_dict`` gives the JSON
+report of the command line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import attribution
+from .audio import Clip
+from .features import DEFAULT as FEATURES
+from .features import representation_sizes
+from .inspect import Trace, trace
+from .pretrained import ModelSet
+
+DEFAULT_METHODS = ("saliency", "gradcam")
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@dataclass
+class ModelResult:
+    """Everything one architecture did with the clip."""
+
+    arch: str
+    input_kind: str
+    x: torch.Tensor  # the model input made by its front-end, (1, ...)
+    probabilities: np.ndarray  # (n_classes,)
+    top: str  # predicted class name
+    target: int  # class index the attributions explain
+    trace: Trace  # per-layer records and feature maps
+    attributions: dict[str, torch.Tensor] = field(default_factory=dict)  # method -> map shaped like x
+    time_curves: dict[str, np.ndarray] = field(default_factory=dict)  # method -> 10 ms curve over the clip
+    faithfulness: dict[str, dict] = field(default_factory=dict)  # method -> deletion check
+    frame_probabilities: np.ndarray | None = None  # tcn only: (n_classes, frames)
+
+
+@dataclass
+class Analysis:
+    """Result of :func:`analyze` for one clip and one model set."""
+
+    clip: Clip
+    set_name: str
+    classes: list[str]
+    methods: tuple[str, ...]
+    mel_db: np.ndarray  # (64, frames) absolute log-mel in dB, for display
+    lfcc_grid: np.ndarray  # (frames, 180)
+    sizes: list[dict]
+    models: dict[str, ModelResult]
+    timings_ms: dict[str, float]
+
+    def to_dict(self) -> dict:
+        """The JSON report documented for ``python -m explainer analyze --json``."""
+        models = {}
+        for arch, r in self.models.items():
+            entry = {
+                "top": r.top,
+                "probabilities": {c: round(float(p), 5) for c, p in zip(self.classes, r.probabilities)},
+                "input_kind": r.input_kind,
+                "input_shape": list(r.x.shape[1:]),
+                "layers": [
+                    {"name": rec.name, "type": rec.type, "shape": rec.shape, "params": rec.params,
+                     "activation_bytes": rec.activation_bytes, "receptive_field": rec.receptive_field,
+                     "receptive_field_ms": rec.receptive_field_ms}
+                    for rec in r.trace.layers
+                ],
+                "attributions": {
+                    m: {"time_curve": [round(float(v), 4) for v in r.time_curves[m]],
+                        "time_step_s": attribution.TIME_STEP_S,
+                        "target": self.classes[r.target],
+                        "faithfulness": {k: round(float(v), 5) for k, v in r.faithfulness.get(m, {}).items()}}
+                    for m in r.attributions
+                },
+            }
+            if r.frame_probabilities is not None:
+                entry["frame_top"] = [self.classes[i] for i in r.frame_probabilities.argmax(0)]
+                entry["frame_step_s"] = FEATURES.mel64_hop / FEATURES.sample_rate
+            models[arch] = entry
+        return {
+            "clip": {"duration_s": round(self.clip.duration_s, 4), "sample_rate": self.clip.sample_rate,
+                     "source_sample_rate": self.clip.source_sample_rate,
+                     "source_channels": self.clip.source_channels, "warnings": list(self.clip.warnings)},
+            "set": self.set_name,
+            "classes": list(self.classes),
+            "methods": list(self.methods),
+            "models": models,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+
+
+def _lock(model_set: ModelSet) -> threading.Lock:
+    # attribution hooks live on the shared modules, so two requests must not run one set at once
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(id(model_set.models), threading.Lock())
+
+
+@contextmanager
+def _timed(timings: dict[str, float], key: str):
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = timings.get(key, 0.0) + 1000 * (time.perf_counter() - t0)
+
+
+def model_inputs(wave: torch.Tensor, model_set: ModelSet) -> dict[str, torch.Tensor]:
+    """Each model's input for a ``(1, 1, samples)`` clip, computing shared features once."""
+    by_kind: dict[str, torch.Tensor] = {}
+    out = {}
+    with torch.inference_mode():
+        for arch, model in model_set.models.items():
+            kind = model.input_kind
+            if kind not in by_kind:
+                if kind == "mel_seq" and "mel64" in by_kind:
+                    by_kind[kind] = by_kind["mel64"].squeeze(1)  # the same 64-band log-mel, as a sequence
+                elif kind == "mel64" and "mel_seq" in by_kind:
+                    by_kind[kind] = by_kind["mel_seq"].unsqueeze(1)
+                else:
+                    by_kind[kind] = model.front_end(wave)
+            out[arch] = by_kind[kind]
+    # inference tensors cannot take part in autograd later; clone them into normal tensors
+    return {arch: x.clone() for arch, x in out.items()}
+
+
+def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfulness: bool = True,
+            progress=None) -> Analysis:
+    """Run every model of ``model_set`` on ``clip`` and explain each prediction.
+
+    Args:
+        clip: a loaded clip, waveform ``(1, samples)`` at 16 kHz.
+        model_set: a loaded set; its models are shared and never modified.
+        methods: attribution method names from :data:`attribution.METHODS`.
+        faithfulness: also run the deletion check for each map.
+        progress: optional callable ``progress(fraction, text)`` for long runs.
+
+    Returns:
+        An :class:`Analysis`. ``timings_ms`` has one entry per stage.
+    """
+    methods = tuple(dict.fromkeys(methods))
+    unknown = [m for m in methods if m not in attribution.METHODS]
+    if unknown:
+        raise ValueError(f"unknown attribution method(s) {unknown}; choose from {list(attribution.METHODS)}")
+    timings: dict[str, float] = {}
+    wave = clip.waveform.reshape(1, 1, -1).float()
+    n_samples = wave.shape[-1]
+    steps = max(1, len(model_set.models) * (1 + len(methods)))
+    done = 0
+
+    def tick(text: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(min(done / steps, 1.0), text)
+
+    with _lock(model_set):
+        with _timed(timings, "features"):
+            inputs = model_inputs(wave, model_set)
+        results: dict[str, ModelResult] = {}
+        for arch, model in model_set.models.items():
+            x = inputs[arch]
+            with _timed(timings, f"forward:{arch}"):
+                tr = trace(model, x, n_samples)
+                probs = torch.softmax(tr.logits.float(), dim=1)[0]
+                frame_probs = None
+                if hasattr(model, "frame_logits"):
+                    with torch.inference_mode():
+                        frame_probs = torch.softmax(model.frame_logits(x), dim=1)[0].numpy()
+            target = int(probs.argmax())
+            result = ModelResult(arch=arch, input_kind=model.input_kind, x=x, probabilities=probs.numpy(),
+                                 top=model_set.classes[target], target=target, trace=tr,
+                                 frame_probabilities=frame_probs)
+            tick(f"{arch}: forward")
+            for method in methods:
+                with _timed(timings, f"{method}:{arch}"):
+                    attr = attribution.attribute(model, x, method, target=target)
+                    result.attributions[method] = attr
+                    result.time_curves[method] = attribution.time_curve(attr, model.input_kind, n_samples)
+                if faithfulness:
+                    with _timed(timings, f"faithfulness:{arch}"):
+                        result.faithfulness[method] = attribution.deletion_check(model, x, attr, target)
+                tick(f"{arch}: {method}")
+            results[arch] = result
+    timings["total"] = sum(v for k, v in timings.items())
+    mel_db, lfcc = _display_features(inputs, model_set, wave)
+    return Analysis(clip=clip, set_name=model_set.name, classes=list(model_set.classes), methods=methods,
+                    mel_db=mel_db, lfcc_grid=lfcc, sizes=representation_sizes(n_samples), models=results,
+                    timings_ms=timings)
+
+
+def _display_features(inputs: dict[str, torch.Tensor], model_set: ModelSet, wave: torch.Tensor):
+    """The dB mel and the LFCC grid for the figures, reusing model inputs where they exist."""
+    kinds = {m.input_kind: arch for arch, m in model_set.models.items()}
+    if "mel64" in kinds:
+        mel = inputs[kinds["mel64"]][0, 0]
+    elif "mel_seq" in kinds:
+        mel = inputs[kinds["mel_seq"]][0]
+    else:
+        from .features import Mel64
+        with torch.inference_mode():
+            mel = Mel64()(wave)[0, 0]
+    mel_db = (mel * FEATURES.db_scale - FEATURES.db_offset).detach().numpy()  # undo the fixed scaling
+    if "lfcc" in kinds:
+        lfcc = inputs[kinds["lfcc"]][0, 0]
+    else:
+        from .features import LfccGrid
+        with torch.inference_mode():
+            lfcc = LfccGrid()(wave)[0, 0]
+    return mel_db, lfcc.detach().numpy()

@@ -1,0 +1,284 @@
+"""Write the data set: class clips, sequence clips, the manifest, and the bundled examples.
+
+Every clip has its own random stream, seeded by (seed, what, split, class, index), and is
+independent of every other clip: the same config always gives the same bytes, and
+raising a count adds clips without changing the ones before it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+import wave
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import augment, instruments, speech, synth
+from .config import CLASSES, SAMPLE_RATE, SPLITS, AugmentConfig, DataConfig
+from .sources import Inventory, build_inventory
+from .tools import require_tools
+
+log = logging.getLogger("explainer.data")
+
+# First word of each random stream's seed, so that the streams can never collide.
+_STREAM_CLIP, _STREAM_SEGMENT, _STREAM_SEQUENCE, _STREAM_EXAMPLE, _STREAM_EXAMPLE_SEQ = range(5)
+# Folders that generate() owns inside its output folder (removed on a re-run).
+_OWNED = (*SPLITS, "sequences", "manifest.json")
+# Sequence boundaries fall on a 10 ms grid: the hop of every frame-level front-end here.
+_BOUNDARY_GRID = SAMPLE_RATE // 100
+
+
+@dataclass
+class Item:
+    """One sound to render: a class clip or one segment of a sequence."""
+
+    split: str
+    cls: str
+    n: int                              # length in samples
+    content_rng: np.random.Generator    # source choice and content
+    aug_rng: np.random.Generator        # augmentation only
+    fill: bool = False                  # sound over the whole length (segments)
+    params: dict = field(default_factory=dict)
+    audio: np.ndarray | None = None
+
+
+def _item(entropy: list[int], split: str, cls: str, n: int, fill: bool = False) -> Item:
+    content, aug = np.random.SeedSequence(entropy).spawn(2)
+    return Item(split, cls, n, np.random.default_rng(content), np.random.default_rng(aug), fill)
+
+
+# ---------------------------------------------------------------- rendering
+
+def render_items(items: list[Item], inventory: Inventory, config: DataConfig,
+                 aug: AugmentConfig | None = None) -> None:
+    """Choose a source for each item, render it and augment it, in place (``item.audio``).
+
+    Music and percussion scores are collected and rendered together by fluidsynth; speech
+    is spoken one utterance at a time; the rest is numpy.
+    """
+    aug = aug or config.augment
+    scores: list[tuple[Item, dict]] = []
+    with tempfile.TemporaryDirectory(prefix="explainer-speech-") as tmp:
+        for it in items:
+            it.params = inventory.draw(it.split, it.cls, it.content_rng)
+            seconds = it.n / SAMPLE_RATE
+            if it.cls == "speech":
+                it.params = speech.plan(it.params, it.content_rng, it.n)
+                it.audio = speech.render(it.params, it.content_rng, it.n, Path(tmp), it.fill)
+            elif it.cls == "music":
+                scores.append((it, instruments.plan_music(it.params, it.content_rng, seconds)))
+            elif it.cls == "percussion":
+                scores.append((it, instruments.plan_percussion(it.params, it.content_rng, seconds)))
+            else:
+                it.audio = synth.render(it.params, it.content_rng, it.n, it.fill)
+    if scores:
+        for (it, _), audio in zip(scores, instruments.render_batch([s for _, s in scores], config)):
+            it.audio = audio[:it.n]
+    for it in items:
+        it.audio = augment.augment(it.audio, it.cls, it.aug_rng, aug, shift=not it.fill)
+        if not np.all(np.isfinite(it.audio)):
+            raise RuntimeError(f"non-finite audio from {it.params['source']}")
+
+
+def write_wav(path: Path, audio: np.ndarray) -> None:
+    """Write mono 16-bit PCM at 16 kHz with the standard library (a plain 44-byte header)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm.tobytes())
+
+
+# ---------------------------------------------------------------- sequences
+
+def _plan_sequence(rng: np.random.Generator, classes: tuple[str, ...], n: int,
+                   config: DataConfig, segments: tuple[int, int]) -> list[tuple[int, int, str]]:
+    """Random segment boundaries (on a 10 ms grid) and classes, neighbours always differ.
+
+    Returns:
+        [(start_sample, end_sample, class), ...] covering [0, n) without gaps.
+    """
+    k = int(rng.integers(segments[0], segments[1] + 1))
+    if len(classes) == 1:
+        k = 1
+    if k <= len(classes):
+        labels = [classes[i] for i in rng.permutation(len(classes))[:k]]
+    else:  # fewer classes than segments: allow repeats, never two alike in a row
+        labels = [classes[int(rng.integers(len(classes)))]]
+        while len(labels) < k:
+            nxt = classes[int(rng.integers(len(classes)))]
+            if nxt != labels[-1]:
+                labels.append(nxt)
+    shortest = int(config.min_segment_seconds * SAMPLE_RATE)
+    free = n - k * shortest
+    cuts = np.cumsum(shortest + free * rng.dirichlet(np.ones(k)))[:-1]
+    cuts = [int(round(c / _BOUNDARY_GRID)) * _BOUNDARY_GRID for c in cuts]
+    edges = [0, *cuts, n]
+    return [(edges[i], edges[i + 1], labels[i]) for i in range(k)]
+
+
+def make_sequences(split: str, count: int, inventory: Inventory, config: DataConfig,
+                   entropy_of, aug: AugmentConfig | None = None,
+                   segments: tuple[int, int] | None = None) -> list[tuple[np.ndarray, list, list]]:
+    """Render ``count`` sequence clips of ``split``.
+
+    Args:
+        entropy_of: ``i -> (sequence seed words, segment seed words)``, so examples and
+            data use separate streams.
+
+    Returns:
+        One (audio (samples,), segments [[start_s, end_s, class]], sources) per sequence.
+    """
+    n = int(round(config.sequence_seconds * SAMPLE_RATE))
+    plans, items = [], []
+    for i in range(count):
+        seq_entropy, seg_entropy = entropy_of(i)
+        rng = np.random.default_rng(np.random.SeedSequence(seq_entropy))
+        plan = _plan_sequence(rng, config.classes, n, config, segments or config.sequence_segments)
+        segs = [_item([*seg_entropy, j], split, cls, b - a, fill=True)
+                for j, (a, b, cls) in enumerate(plan)]
+        plans.append((rng, plan, segs))
+        items += segs
+    render_items(items, inventory, config, aug)
+    out = []
+    for rng, plan, segs in plans:
+        audio = np.zeros(n, np.float32)
+        for (a, b, _), it in zip(plan, segs):
+            audio[a:b] = synth.fade(it.audio, 0.005)  # no clicks at the joins
+        if rng.random() < 0.7:  # one room under the whole clip, quieter than any silence
+            audio += synth.coloured_noise(rng, n, rng.uniform(0.5, 2.0)).astype(np.float32) \
+                * np.float32(10 ** (rng.uniform(-90.0, -72.0) / 20))
+        labels = [[round(a / SAMPLE_RATE, 4), round(b / SAMPLE_RATE, 4), cls] for a, b, cls in plan]
+        out.append((audio, labels, [it.params["source"] for it in segs]))
+    return out
+
+
+# ---------------------------------------------------------------- public API
+
+def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
+    """Generate the data set into ``out_dir`` and return the manifest's path.
+
+    Layout: ``<split>/<class>/<class>_<index>.wav`` (3.2 s class clips, so the folder is
+    also a folder-per-class data set), ``sequences/<split>/sequence_<index>.wav`` (8 s)
+    and ``manifest.json``. All audio is 16 kHz mono 16-bit.
+
+    Args:
+        out_dir: output folder; created if missing. A folder that already holds a generated
+            data set is overwritten; any other non-empty folder is refused.
+        config: what to generate; the defaults are the shipped `sound-types` recipe.
+
+    Returns:
+        Path of ``manifest.json``.
+
+    Raises:
+        MissingToolError: a Debian package needed by ``config.classes`` is missing.
+        ValueError: bad config, or ``out_dir`` is a non-empty folder of something else.
+    """
+    config = config or DataConfig()
+    config.validate()
+    require_tools(config)
+    out = Path(out_dir)
+    _prepare(out)
+    inventory = build_inventory(config)
+    t0 = time.perf_counter()
+    clips = []
+    for s, split in enumerate(SPLITS):
+        for cls in config.classes:
+            c = CLASSES.index(cls)
+            items = [_item([config.seed, _STREAM_CLIP, s, c, i], split, cls, config.clip_samples)
+                     for i in range(config.per_class(split))]
+            render_items(items, inventory, config)
+            for i, it in enumerate(items):
+                rel = f"{split}/{cls}/{cls}_{i:04d}.wav"
+                write_wav(out / rel, it.audio)
+                clips.append({"path": rel, "label": cls, "split": split,
+                              "source": it.params["source"]})
+            log.info("%-5s %-10s %4d clips  %6.1f s", split, cls, len(items), time.perf_counter() - t0)
+    sequences = []
+    for s, split in enumerate(SPLITS):
+        seqs = make_sequences(
+            split, config.sequences(split), inventory, config,
+            lambda i, s=s: ([config.seed, _STREAM_SEQUENCE, s, i], [config.seed, _STREAM_SEGMENT, s, i]))
+        for i, (audio, segments, sources) in enumerate(seqs):
+            rel = f"sequences/{split}/sequence_{i:04d}.wav"
+            write_wav(out / rel, audio)
+            sequences.append({"path": rel, "split": split, "segments": segments,
+                              "sources": sources})
+        log.info("%-5s sequences %4d        %6.1f s", split, len(seqs), time.perf_counter() - t0)
+    manifest = {
+        "seed": config.seed,
+        "sample_rate": SAMPLE_RATE,
+        "clip_seconds": config.clip_seconds,
+        "classes": list(config.classes),
+        "config": asdict(config),
+        "held_out": inventory.held_out(),
+        "clips": clips,
+        "sequences": sequences,
+    }
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path
+
+
+def write_examples(out_dir: str | Path, config: DataConfig | None = None,
+                   per_class: int = 2) -> list[Path]:
+    """Write the app's bundled examples: ``<class>_<k>.wav`` and ``sequence.wav``.
+
+    The examples come from TEST-split sources only (voices, programs and kits that no
+    model trained on), are louder than average (peak -6..-1 dBFS) so they play well in a
+    browser, and are listed with their sources in ``examples.json``.
+
+    Returns:
+        Paths of the files written.
+    """
+    config = config or DataConfig()
+    config.validate()
+    require_tools(config)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    inventory = build_inventory(config)
+    loud = replace(config.augment, peak_db=(-6.0, -1.0), p_shift=0.0)
+    items = [_item([config.seed, _STREAM_EXAMPLE, CLASSES.index(cls), k], "test", cls,
+                   config.clip_samples)
+             for cls in config.classes for k in range(per_class)]
+    render_items(items, inventory, config, loud)
+    written, listing = [], []
+    for it, k in zip(items, [k for _ in config.classes for k in range(per_class)]):
+        path = out / f"{it.cls}_{k + 1}.wav"
+        write_wav(path, it.audio)
+        written.append(path)
+        listing.append({"path": path.name, "label": it.cls, "source": it.params["source"]})
+    (audio, segments, sources), = make_sequences(
+        "test", 1, inventory, config,
+        lambda i: ([config.seed, _STREAM_EXAMPLE_SEQ, i], [config.seed, _STREAM_EXAMPLE_SEQ, 99, i]),
+        aug=loud, segments=(4, 5))
+    write_wav(out / "sequence.wav", audio)
+    written.append(out / "sequence.wav")
+    (out / "examples.json").write_text(json.dumps(
+        {"seed": config.seed, "sample_rate": SAMPLE_RATE, "split": "test", "clips": listing,
+         "sequence": {"path": "sequence.wav", "segments": segments, "sources": sources}},
+        indent=1) + "\n")
+    written.append(out / "examples.json")
+    return written
+
+
+def _prepare(out: Path) -> None:
+    """Make ``out`` ready: refuse a foreign non-empty folder, clear a previous data set."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / "manifest.json").is_file():
+            raise ValueError(f"{out} is not empty and holds no manifest.json; "
+                             "choose an empty or new folder")
+        for name in _OWNED:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
