@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ from torch import nn
 
 from .models import build, list_models
 
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+# the shipped sets; EXPLAINER_PRETRAINED_DIR points the app and CLI at another folder (tests use it)
+PRETRAINED_DIR = Path(os.environ.get("EXPLAINER_PRETRAINED_DIR") or Path(__file__).resolve().parent.parent / "pretrained")
 DEFAULT_SET = "sound-types"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -86,6 +88,20 @@ def load_weights(model: nn.Module, path: Path) -> None:
         if v.shape != expected[k].shape:
             raise PretrainedError(f"{path.name}: {k} has shape {tuple(v.shape)}, the model needs {tuple(expected[k].shape)}.")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=False)
+
+
+def untrained_set(classes: list[str] | None = None) -> ModelSet:
+    """Randomly initialised models, for exploring shapes before any set is trained.
+
+    Their predictions mean nothing; the app labels them plainly as untrained.
+    """
+    classes = classes or ["speech", "music", "percussion", "tone", "noise", "silence"]
+    torch.manual_seed(0)
+    models = {arch: build(arch, n_classes=len(classes)).eval() for arch in list_models()}
+    for model in models.values():
+        for p in model.parameters():
+            p.requires_grad_(False)
+    return ModelSet(name="untrained", classes=classes, models=models, card={"untrained": True})
 
 
 def load_set(name: str = DEFAULT_SET, *, root: Path | None = None, models: list[str] | None = None) -> ModelSet:
