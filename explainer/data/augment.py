@@ -33,8 +33,10 @@ def augment(x: np.ndarray, cls: str, rng: np.random.Generator, cfg: AugmentConfi
     if cls == "silence":
         return x.astype(np.float32)
     # Draw every decision up front, so each clip uses the same number of draws.
+    # Noise is stationary: a shift would only cut a hole of digital zeros into it, and a
+    # noise bed under noise changes nothing.
     do_eq, do_reverb, do_shift, do_bg = rng.random(4) < (
-        cfg.p_eq, cfg.p_reverb, cfg.p_shift if shift else 0.0,
+        cfg.p_eq, cfg.p_reverb, cfg.p_shift if shift and cls != "noise" else 0.0,
         cfg.p_background if cls != "noise" else 0.0)
     y = x.astype(np.float64)
     if do_eq:

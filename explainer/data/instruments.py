@@ -31,6 +31,20 @@ SCALES = {
 # and the solo strings and brass: give them melodies and arpeggios, not block chords.
 _MONOPHONIC_FAMILIES = (4, 7, 8, 9, 10)
 _MONOPHONIC_PROGRAMS = (40, 41, 42, 43)
+# Playable MIDI pitch range of each GM program (real instrument ranges). FluidR3 has no
+# samples outside some of them (a contrabass note at C6 is silence), so scores stay inside.
+_FAMILY_RANGE = {0: (36, 96), 1: (55, 96), 2: (36, 89), 3: (40, 84), 4: (28, 60), 5: (36, 88),
+                 6: (36, 84), 7: (40, 82), 8: (50, 84), 9: (60, 96), 10: (36, 88), 11: (36, 88),
+                 12: (36, 88), 13: (50, 84)}
+_PROGRAM_RANGE = {
+    9: (72, 100), 13: (65, 100), 14: (60, 77), 20: (53, 89), 22: (60, 84), 23: (53, 89),
+    40: (55, 96), 41: (48, 88), 42: (36, 72), 43: (28, 60), 46: (36, 96), 47: (36, 57),
+    52: (48, 79), 53: (48, 79), 54: (48, 79), 55: (48, 72), 56: (55, 82), 57: (40, 72),
+    58: (28, 58), 59: (55, 82), 60: (41, 77), 64: (56, 87), 65: (49, 80), 66: (44, 75),
+    67: (36, 69), 68: (58, 91), 69: (52, 81), 70: (34, 72), 71: (50, 91), 72: (74, 102),
+    77: (55, 84), 79: (60, 84), 104: (48, 77), 105: (48, 84), 106: (50, 79), 107: (55, 90),
+    108: (60, 84), 109: (60, 77), 110: (55, 96), 111: (60, 84),
+}
 # GM drum-map notes by role (whistles 71/72 are left out: they are pitched).
 KICKS = (35, 36)
 SNARES = (38, 40, 37, 39)
@@ -43,6 +57,21 @@ SOLO_HITS = (39, 38, 37, 54, 56, 75, 76, 60, 63, 36, 41, 45)
 
 def _note(events: list, t: float, dur: float, ch: int, pitch: int, vel: int) -> None:
     events += [midi.note_on(t, ch, pitch, vel), midi.note_off(t + max(dur, 0.02), ch, pitch)]
+
+
+def program_range(program: int) -> tuple[int, int]:
+    """Lowest and highest MIDI pitch that GM ``program`` plays."""
+    return _PROGRAM_RANGE.get(program, _FAMILY_RANGE[program // 8])
+
+
+def _fit(pitch: int, span: tuple[int, int]) -> int:
+    """Move ``pitch`` by octaves into ``span`` (clamping spans narrower than an octave)."""
+    lo, hi = span
+    while pitch > hi:
+        pitch -= 12
+    while pitch < lo:
+        pitch += 12
+    return min(pitch, hi)
 
 
 # ---------------------------------------------------------------- music
@@ -63,10 +92,9 @@ def plan_music(params: dict, rng: np.random.Generator, seconds: float) -> dict:
     family = program // 8
     beat = 60.0 / rng.uniform(60, 180)
     scale = SCALES[list(SCALES)[int(rng.integers(len(SCALES)))]]
-    if family == 4:                      # basses sit two octaves down
-        root = int(rng.integers(33, 46))
-    else:
-        root = int(rng.integers(50, 70))
+    span = program_range(program)
+    # Root low in the range, so melodies (which climb up to two octaves) mostly fit as written.
+    root = int(rng.integers(span[0], max(span[0] + 1, min(span[1] - 12, span[0] + 24))))
     mono = family in _MONOPHONIC_FAMILIES or program in _MONOPHONIC_PROGRAMS
     styles = ("melody", "arpeggio") if mono else ("melody", "chords", "arpeggio", "melody_chords")
     style = styles[int(rng.integers(len(styles)))]
@@ -80,6 +108,9 @@ def plan_music(params: dict, rng: np.random.Generator, seconds: float) -> dict:
                 soft=style == "melody_chords")
     if style == "arpeggio":
         _arpeggio(events, rng, t, seconds, beat, root, scale)
+    # Keep every note inside the instrument's range (octave folding keeps the pitch class).
+    events = [midi.MidiEvent(e.tick, e.priority, bytes([e.data[0], _fit(e.data[1], span), e.data[2]]))
+              if e.data[0] & 0xE0 == 0x80 else e for e in events]
     return {**params, "events": events, "setup": {0: (0, program), 1: (0, program)},
             "seconds": seconds, "style": style}
 

@@ -1,0 +1,344 @@
+"""Captum attributions for every architecture, and where they fall on the clip.
+
+:func:`attribute` explains one model input ``x`` (as the model's ``front_end``
+made it) with one of :data:`METHODS` and returns a map shaped like ``x``.
+:func:`time_curve` collapses any such map onto one common 10 ms timeline, so
+that models with very different inputs can be compared on "where did it
+listen". :func:`deletion_check` measures whether a map points at evidence the
+model really uses.
+
+Every method starts from the same notion of "nothing here", the
+:func:`reference_input`: digital silence for the waveform, the quietest cell
+for the log-mel pictures, and the quietest frame held still for the LFCC grid.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency
+from torch import nn
+
+from .features import SAMPLE_RATE, time_grid
+
+METHODS = ("saliency", "integrated_gradients", "gradcam", "occlusion", "smoothgrad")
+TIME_STEP_S = 0.01  # step of the common timeline every attribution is mapped onto
+
+# model inputs without their batch axis: which axis is time, and whether axis 0 holds channels
+_NDIM = {"waveform": 2, "mel64": 3, "mel128x128": 3, "lfcc": 3, "mel_seq": 2, "mel224": 3}
+_TIME_AXIS = {"lfcc": 2}  # on the batched input; every other kind has time last
+_N_LFCC = 60  # LFCC columns before the delta and delta-delta columns
+
+# occlusion (window, stride) per input kind, over the input without its batch axis
+OCCLUSION: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "waveform": ((1, 1600), (1, 800)),  # 100 ms spans, half overlapping
+    "mel64": ((1, 8, 10), (1, 8, 10)),  # 8 mel bands x 100 ms tiles
+    "mel128x128": ((1, 16, 12), (1, 16, 12)),  # 16 mel bands x 384 ms (12 frames of 32 ms)
+    "lfcc": ((1, 16, 60), (1, 16, 60)),  # 160 ms x one block (LFCC, delta or delta-delta): the model is costly
+    "mel_seq": ((8, 10), (8, 10)),  # 8 mel bands x 100 ms, like mel64
+    "mel224": ((3, 32, 32), (3, 32, 32)),  # 2x2 ViT patches, all three (identical) channels at once
+}
+
+
+@dataclass(frozen=True)
+class AttributionConfig:
+    """Default cost and noise settings of the methods."""
+
+    ig_steps: int = 32  # Riemann/Gauss-Legendre steps from the reference input to the clip
+    smoothgrad_samples: int = 12  # noisy copies averaged by SmoothGrad
+    smoothgrad_noise: float = 0.15  # noise stdev as a fraction of the input's range (Smilkov et al.: 10-20 %)
+    seed: int = 0  # seed of SmoothGrad's noise; fixed so a clip always gets the same map
+    batch_elements: int = 2_000_000  # input elements per internal batch: bounds memory of IG, SmoothGrad, occlusion
+
+
+DEFAULT = AttributionConfig()
+
+# Captum's layer methods hook the shared model for one forward pass; a second request on the
+# same model in that window would feed its own activations into the hook. One lock per model
+# serialises the calls that run it here; analysis code can take the same lock for its traces.
+_MODEL_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+_RNG_LOCK = threading.Lock()  # fork_rng swaps the process-wide generator state
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """The re-entrant lock that guards hooked or batched passes through ``model``."""
+    with _LOCKS_GUARD:
+        lock = _MODEL_LOCKS.get(model)
+        if lock is None:
+            lock = _MODEL_LOCKS[model] = threading.RLock()
+        return lock
+
+
+def reference_input(x: torch.Tensor, kind: str | None) -> torch.Tensor:
+    """The "nothing here" input that IG starts from and occlusion and deletion paint in.
+
+    Args:
+        x: a batch of model inputs ``(B, ...)``.
+        kind: the model's ``input_kind``, or ``None`` for a model outside the registry.
+
+    Returns:
+        A tensor shaped like ``x``: zeros (digital silence) for ``"waveform"``; for
+        ``"lfcc"`` the clip's quietest frame (lowest c0) with its deltas set to zero,
+        repeated over time, because LFCC columns are cepstral coefficients and one
+        scalar minimum would be far outside anything the model saw; otherwise each
+        item's minimum value, i.e. its quietest cell.
+    """
+    x = x.detach()
+    if kind == "waveform":
+        return torch.zeros_like(x)
+    if kind == "lfcc":
+        if x.ndim != 4:
+            raise ValueError(f"expected an LFCC grid (B, 1, frames, 180), got {tuple(x.shape)}")
+        quiet = x[..., 0].argmin(dim=2)  # (B, 1) frame with the least energy
+        frame = torch.gather(x, 2, quiet[..., None, None].expand(-1, -1, 1, x.shape[3])).clone()  # (B, 1, 1, 180)
+        frame[..., _N_LFCC:] = 0.0  # a steady sound has no delta
+        return frame.expand_as(x).contiguous()
+    floor = x.flatten(1).amin(dim=1).view(-1, *[1] * (x.ndim - 1))
+    return floor.expand_as(x).contiguous()
+
+
+def _target(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
+    """Target class per item, ``(B,)`` long: the predicted class unless given."""
+    if target is None:
+        with torch.no_grad():
+            return model(x).argmax(dim=1)
+    t = torch.as_tensor(target, dtype=torch.long).flatten()
+    if t.numel() == 1:
+        t = t.expand(x.shape[0])
+    if t.numel() != x.shape[0]:
+        raise ValueError(f"need one target per item: {x.shape[0]} items, got {t.numel()} targets")
+    n_classes = getattr(model, "n_classes", None)
+    if n_classes is not None and (t.min() < 0 or t.max() >= n_classes):
+        raise ValueError(f"target {t.tolist()} out of range for {n_classes} classes")
+    return t.to(x.device)
+
+
+def _gradcam(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    layer_name = getattr(model, "cam_layer", "")
+    if not layer_name:
+        raise ValueError(f"{type(model).__name__} names no cam_layer, so Grad-CAM has no layer to read")
+    layer = model.get_submodule(layer_name)
+    cam = LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True)  # (B, 1, *spatial)
+    spatial = cam.ndim - 2
+    if cam.ndim != x.ndim or spatial not in (1, 2):
+        raise ValueError(f"Grad-CAM map {tuple(cam.shape)} of {layer_name!r} does not fit input {tuple(x.shape)}")
+    # the layer's spatial axes are the input's last ones: (time), (freq, time) or (time, feature);
+    # the tcn's 64 mel rows and the ViT's 3 channels get the same map each
+    mode = "linear" if spatial == 1 else "bilinear"
+    cam = LayerAttribution.interpolate(cam, tuple(x.shape[-spatial:]), interpolate_mode=mode)
+    return cam.expand_as(x)
+
+
+def _occlusion(model, x, target, ref, kind, window, stride, batch_elements) -> torch.Tensor:
+    if window is None:
+        window, default_stride = OCCLUSION.get(kind, ((1,) * (x.ndim - 1), (1,) * (x.ndim - 1)))
+        stride = stride or default_stride
+    stride = stride or window
+    if len(window) != x.ndim - 1 or len(stride) != x.ndim - 1:
+        raise ValueError(f"occlusion window {window} and stride {stride} must have {x.ndim - 1} axes for input {tuple(x.shape)}")
+    window = tuple(min(w, s) for w, s in zip(window, x.shape[1:]))  # short clips: never wider than the input
+    per_eval = max(1, batch_elements // x.numel())
+    return Occlusion(model).attribute(
+        x, sliding_window_shapes=window, strides=tuple(stride), baselines=ref, target=target,
+        perturbations_per_eval=per_eval,
+    )
+
+
+def attribute(
+    model: nn.Module,
+    x: torch.Tensor,
+    method: str,
+    target: int | torch.Tensor | None = None,
+    *,
+    n_steps: int | None = None,
+    nt_samples: int | None = None,
+    noise: float | None = None,
+    window: tuple[int, ...] | None = None,
+    stride: tuple[int, ...] | None = None,
+    cfg: AttributionConfig = DEFAULT,
+) -> torch.Tensor:
+    """Attribute the model's score for ``target`` to every cell of its input.
+
+    Args:
+        model: a registry model (or any classifier ``(B, ...) -> (B, n_classes)``); it is
+            put in eval mode, nothing else about it changes. Frozen parameters are fine.
+        x: the model input ``(B, ...)`` as its ``front_end`` made it.
+        method: one of :data:`METHODS`.
+        target: class index (int, or one per item); the predicted class when ``None``.
+        n_steps: Integrated Gradients steps (default ``cfg.ig_steps``).
+        nt_samples, noise: SmoothGrad samples and noise fraction of the input range.
+        window, stride: occlusion window and stride over ``x.shape[1:]``
+            (default: :data:`OCCLUSION` for the model's ``input_kind``).
+
+    Returns:
+        A detached, finite tensor shaped like ``x``. Saliency and SmoothGrad give
+        absolute gradients; Integrated Gradients and occlusion are signed (positive
+        means evidence for the target); Grad-CAM is non-negative and upsampled from
+        the model's ``cam_layer`` (linear over time, bilinear over 2D maps), then
+        repeated over channels or mel rows the layer does not resolve.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown attribution method {method!r}; valid methods: {list(METHODS)}")
+    if not isinstance(x, torch.Tensor) or x.ndim < 2:
+        raise ValueError(f"expected a batched model input (B, ...), got {getattr(x, 'shape', type(x))}")
+    kind = getattr(model, "input_kind", None)
+    x = torch.nan_to_num(x.detach().clone())  # Captum flips requires_grad on its input: never on the caller's
+    with model_lock(model), torch.enable_grad():
+        model.eval()
+        t = _target(model, x, target)
+        if method == "saliency":
+            attr = Saliency(model).attribute(x, target=t)  # |d score / d x|
+        elif method == "integrated_gradients":
+            steps = n_steps or cfg.ig_steps
+            per_batch = max(1, min(steps * x.shape[0], cfg.batch_elements // x[0].numel()))
+            attr = IntegratedGradients(model).attribute(
+                x, baselines=reference_input(x, kind), target=t, n_steps=steps, internal_batch_size=per_batch,
+            )
+        elif method == "gradcam":
+            attr = _gradcam(model, x, t)
+        elif method == "occlusion":
+            attr = _occlusion(model, x, t, reference_input(x, kind), kind, window, stride, cfg.batch_elements)
+        else:  # smoothgrad
+            samples = nt_samples or cfg.smoothgrad_samples
+            span = float(x.max() - x.min())
+            sigma = (cfg.smoothgrad_noise if noise is None else noise) * (span if span > 0 else 1.0)
+            per_batch = max(1, min(samples, cfg.batch_elements // x.numel()))
+            devices = [x.device.index or 0] if x.is_cuda else []
+            # fixed noise from a forked generator: same map for the same clip, global RNG untouched
+            with _RNG_LOCK, torch.random.fork_rng(devices=devices):
+                torch.manual_seed(cfg.seed)
+                attr = NoiseTunnel(Saliency(model)).attribute(
+                    x, nt_type="smoothgrad", nt_samples=samples, nt_samples_batch_size=per_batch,
+                    stdevs=float(sigma), target=t,
+                )
+    return torch.nan_to_num(attr.detach().to(x.dtype), nan=0.0, posinf=0.0, neginf=0.0).contiguous()
+
+
+def _single(attr, kind: str) -> torch.Tensor:
+    """One clip's map with its batch axis, ``(1, ...)``, from a tensor or array."""
+    a = torch.as_tensor(np.asarray(attr) if not isinstance(attr, torch.Tensor) else attr).detach().float().cpu()
+    if kind not in _NDIM:
+        raise KeyError(f"unknown input kind {kind!r}; valid kinds: {sorted(_NDIM)}")
+    if a.ndim == _NDIM[kind]:
+        a = a.unsqueeze(0)
+    if a.ndim != _NDIM[kind] + 1 or a.shape[0] != 1:
+        raise ValueError(f"expected one {kind} map shaped (1, ...) with {_NDIM[kind] + 1} axes, got {tuple(a.shape)}")
+    return torch.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def time_mass(attr, kind: str) -> np.ndarray:
+    """Attribution mass per step of the input's own time axis: sum of ``|attr|`` over the other axes."""
+    a = _single(attr, kind).abs()
+    axis = _TIME_AXIS.get(kind, a.ndim - 1)
+    other = tuple(d for d in range(a.ndim) if d != axis)
+    return a.sum(dim=other).double().numpy()
+
+
+def time_curve(attr, kind: str, n_samples: int) -> np.ndarray:
+    """Collapse a map onto the common 10 ms timeline of the clip.
+
+    Args:
+        attr: one clip's attribution, shaped like the model input (batch of 1 or none).
+        kind: the model's ``input_kind``.
+        n_samples: length of the 16 kHz clip behind the input.
+
+    Returns:
+        ``(n_samples // 160 + 1,)`` float32: value ``j`` is the attribution mass
+        (sum of absolute values) within 5 ms of ``j * 10 ms``, scaled so that the
+        maximum is 1; all zeros when the map is all zero. Each input step is a box
+        of its own width centred where :func:`explainer.features.time_grid` puts it,
+        and spreads its mass over the 10 ms bins it overlaps: waveform samples
+        pool into bins, 32 ms frames of the 128x128 input spread over about three,
+        and its padding (past the clip's end) counts for nothing. Parts of the clip
+        the input never saw (the 128x128 crop of long clips) stay zero.
+    """
+    mass = time_mass(attr, kind)
+    start, step, steps = time_grid(kind, n_samples)
+    if mass.shape[0] != steps:
+        raise ValueError(f"a {kind} input of a {n_samples}-sample clip has {steps} time steps, the map has {mass.shape[0]}")
+    centres = start + step * np.arange(steps)
+    mass = np.where(centres <= n_samples / SAMPLE_RATE + 1e-9, mass, 0.0)  # right-padding lies past the end
+    edges = start - step / 2 + step * np.arange(steps + 1)
+    cumulative = np.concatenate([[0.0], np.cumsum(mass)])
+    n = n_samples // round(TIME_STEP_S * SAMPLE_RATE) + 1
+    bin_edges = (np.arange(n + 1) - 0.5) * TIME_STEP_S
+    curve = np.diff(np.interp(bin_edges, edges, cumulative))  # exact overlap of boxes with bins
+    curve = np.nan_to_num(np.clip(curve, 0.0, None))
+    peak = curve.max(initial=0.0)
+    return (curve / peak if peak > 0 else np.zeros_like(curve)).astype(np.float32)
+
+
+def _channel_axis(kind: str | None, x: torch.Tensor) -> int | None:
+    if kind == "mel_seq":
+        return None  # (B, 64, T): axis 1 is mel bands, each its own cell
+    if kind in _NDIM:
+        return 1
+    return 1 if x.ndim >= 3 else None
+
+
+def deletion_check(
+    model: nn.Module,
+    x: torch.Tensor,
+    attr: torch.Tensor,
+    target: int,
+    fraction: float = 0.2,
+    n_random: int = 3,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Remove the most-attributed cells and see whether the model notices.
+
+    The top ``fraction`` of input cells by ``|attr|`` are set to
+    :func:`reference_input`; so, separately, are ``n_random`` random sets of the
+    same size. Channels of one position (the ViT's three copies) are ranked and
+    removed together. All variants run in one forward pass.
+
+    Args:
+        model: the classifier; put in eval mode.
+        x: one model input ``(1, ...)``.
+        attr: its attribution, shaped like ``x``.
+        target: the class whose probability is watched.
+
+    Returns:
+        ``p_orig``, ``p_top_removed``, ``p_random_removed`` (mean over the random
+        sets), ``drop_top`` and ``drop_random`` (falls in softmax probability of
+        ``target``) and ``score = drop_top - drop_random``: positive when the map
+        points at evidence the model really uses.
+    """
+    if x.ndim < 2 or x.shape[0] != 1:
+        raise ValueError(f"deletion_check takes one input (1, ...), got {tuple(x.shape)}")
+    if tuple(attr.shape) != tuple(x.shape):
+        raise ValueError(f"attribution {tuple(attr.shape)} does not match input {tuple(x.shape)}")
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+    kind = getattr(model, "input_kind", None)
+    x = torch.nan_to_num(x.detach())
+    scores = torch.nan_to_num(attr.detach().to(x.device).float()).abs()
+    axis = _channel_axis(kind, x)
+    if axis is not None:
+        scores = scores.sum(dim=axis, keepdim=True)  # one score per position, shared by its channels
+    cells = scores.numel()
+    k = min(cells, max(1, round(fraction * cells)))
+    order = torch.argsort(scores.flatten(), descending=True, stable=True)
+    gen = torch.Generator().manual_seed(seed)
+    picks = [order[:k]] + [torch.randperm(cells, generator=gen)[:k].to(x.device) for _ in range(n_random)]
+    masks = torch.zeros(len(picks), cells, dtype=torch.bool, device=x.device)
+    for row, idx in enumerate(picks):
+        masks[row, idx] = True
+    masks = masks.view(len(picks), *scores.shape[1:]).expand(len(picks), *x.shape[1:])
+    variants = torch.where(masks, reference_input(x, kind), x)  # (1 + n_random, ...)
+    with model_lock(model), torch.no_grad():
+        model.eval()
+        probs = torch.softmax(model(torch.cat([x, variants])).float(), dim=1)[:, int(target)]
+    probs = torch.nan_to_num(probs).cpu()
+    p_orig, p_top = float(probs[0]), float(probs[1])
+    p_random = float(probs[2:].mean()) if n_random > 0 else p_orig
+    drop_top, drop_random = p_orig - p_top, p_orig - p_random
+    return {
+        "p_orig": p_orig, "p_top_removed": p_top, "p_random_removed": p_random,
+        "drop_top": drop_top, "drop_random": drop_random, "score": drop_top - drop_random,
+    }

@@ -1,0 +1,259 @@
+"""``python -m explainer bench``: the performance figures, each against a reference measured in the same run.
+
+The reference is one forward pass of an AST-base-sized transformer (12 layers,
+width 768, 12 heads, 16x16 patches with stride 10 on a 128 x 1024 log-mel, so
+1212 patches) with random weights: what a visitor of an AST demo waits for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+THREADS = 2  # the free Hugging Face tier has 2 vCPUs
+BENCH_SECONDS = 10.0
+ROOT = Path(__file__).resolve().parent.parent
+BUDGETS = {"analysis_ratio": ("<=", 0.33), "integrated_gradients_ratio": ("<=", 1.0),
+           "features_realtime_factor": (">=", 1000.0), "cold_start_s": ("<=", 10.0), "rss_mb": ("<=", 1536.0)}
+
+
+class _ASTBlock(nn.Module):
+    def __init__(self, dim: int = 768, heads: int = 12):
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.fc1, self.fc2 = nn.Linear(dim, 4 * dim), nn.Linear(4 * dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d)  # (B, N, D)
+        x = x + self.proj(a)
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class ASTReference(nn.Module):
+    """AST-base shape: (B, 1, 128, 1024) log-mel -> 1212 patches + 2 tokens -> 12 blocks -> 527 logits."""
+
+    def __init__(self, dim: int = 768, depth: int = 12):
+        super().__init__()
+        self.patches = nn.Conv2d(1, dim, 16, stride=10)
+        self.tokens = nn.Parameter(torch.zeros(1, 2, dim))
+        self.pos = nn.Parameter(torch.zeros(1, 1214, dim))
+        self.blocks = nn.ModuleList([_ASTBlock(dim) for _ in range(depth)])
+        self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, 527)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patches(x).flatten(2).transpose(1, 2)  # (B, 1212, D)
+        x = torch.cat([self.tokens.expand(x.shape[0], -1, -1), x], 1) + self.pos  # (B, 1214, D)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x[:, :2].mean(1)))
+
+
+def bench_clip(seconds: float = BENCH_SECONDS, seed: int = 0) -> np.ndarray:
+    """A varied 16 kHz clip: tone, harmonic notes, noise bursts and clicks, then quiet."""
+    rng = np.random.default_rng(seed)
+    sr = 16000
+    t = np.arange(int(seconds * sr)) / sr
+    x = np.zeros_like(t)
+    x += 0.3 * np.sin(2 * np.pi * 440 * t) * (t < 2)
+    for i, f0 in enumerate((262, 330, 392, 523)):
+        seg = (t >= 2 + 0.5 * i) & (t < 2.5 + 0.5 * i)
+        x += seg * sum(0.2 / h * np.sin(2 * np.pi * f0 * h * t) for h in range(1, 5))
+    x += ((t >= 4) & (t < 6)) * 0.1 * rng.standard_normal(t.size)
+    for c in np.arange(6, 8, 0.25):
+        i = int(c * sr)
+        x[i : i + 400] += 0.6 * np.exp(-np.arange(400) / 60) * rng.standard_normal(400)
+    x += 0.001 * rng.standard_normal(t.size)
+    return np.clip(x, -1, 1).astype(np.float32)
+
+
+def _median_spread(fn, repeats: int) -> tuple[float, float, float]:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times), max(times)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _server_figures(wav: Path, analyses: int, clients: int, per_client: int) -> dict:
+    """Cold start, memory over repeated analyses and concurrent latency of the real app."""
+    from gradio_client import Client, handle_file
+
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    out: dict = {}
+    try:
+        client = None
+        while client is None:
+            if proc.poll() is not None:
+                raise RuntimeError("app.py exited during start-up")
+            if time.perf_counter() - t0 > 120:
+                raise RuntimeError("app.py did not answer within 120 s")
+            try:
+                client = Client(url, verbose=False)
+            except Exception:
+                time.sleep(0.1)
+        client.predict(handle_file(str(wav)), api_name="/analyze")
+        out["cold_start_s"] = round(time.perf_counter() - t0, 2)
+        rss = []
+        for i in range(analyses):
+            client.predict(handle_file(str(wav)), api_name="/analyze")
+            rss.append(_rss_mb(proc.pid))
+        warm = rss[min(9, len(rss) - 1)]
+        out["rss_mb"] = round(rss[-1], 1)
+        out["rss_after_warmup_mb"] = round(warm, 1)
+        out["rss_growth_mb"] = round(rss[-1] - warm, 1)
+        out["analyses"] = analyses
+        latencies, errors = [], []
+
+        def worker():
+            c = Client(url, verbose=False)
+            for _ in range(per_client):
+                t = time.perf_counter()
+                try:
+                    c.predict(handle_file(str(wav)), api_name="/analyze")
+                    latencies.append(time.perf_counter() - t)
+                except Exception as e:  # counted, not raised: the figure is the error count
+                    errors.append(repr(e))
+
+        threads = [threading.Thread(target=worker) for _ in range(clients)]
+        t1 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=600)
+        out["concurrency"] = {
+            "clients": clients, "requests": clients * per_client, "errors": len(errors),
+            "p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
+            "p95_s": round(float(np.percentile(latencies, 95)), 2) if latencies else None,
+            "wall_s": round(time.perf_counter() - t1, 1), "rss_mb_after": round(_rss_mb(proc.pid), 1),
+        }
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return out
+
+
+def run(repeats: int = 5, analyses: int = 50, clients: int = 8, per_client: int = 3, server: bool = True) -> dict:
+    """Measure every figure; returns the JSON object ``bench --json`` prints."""
+    import soundfile as sf
+
+    from . import attribution
+    from .analysis import analyze
+    from .audio import load
+    from .features import LfccGrid, Mel64
+    from .pretrained import DEFAULT_SET, list_sets, load_set, untrained_set
+
+    torch.set_num_threads(THREADS)
+    samples = bench_clip()
+    result: dict = {"threads": THREADS, "clip_s": BENCH_SECONDS, "repeats": repeats}
+    ref = ASTReference().eval()
+    ref_in = torch.randn(1, 1, 128, 1024)
+    with torch.inference_mode():
+        ref(ref_in)  # warm-up
+        med, lo, hi = _median_spread(lambda: ref(ref_in), repeats)
+    result["reference_s"] = round(med, 3)
+    result["reference_spread_s"] = [round(lo, 3), round(hi, 3)]
+
+    with tempfile.TemporaryDirectory(prefix="audio-explainer-bench-") as tmp:
+        wav = Path(tmp) / "bench.wav"
+        sf.write(wav, samples, 16000)
+        clip = load(wav)
+        model_set = load_set(DEFAULT_SET) if DEFAULT_SET in list_sets() else untrained_set()
+        result["set"] = model_set.name
+        analyze(clip, model_set)  # warm-up
+        med, lo, hi = _median_spread(lambda: analyze(clip, model_set), repeats)
+        stages = analyze(clip, model_set).timings_ms
+        result["analysis_s"] = round(med, 3)
+        result["analysis_spread_s"] = [round(lo, 3), round(hi, 3)]
+        result["analysis_ratio"] = round(med / result["reference_s"], 3)
+        result["analysis_stages_ms"] = {k: round(v, 1) for k, v in stages.items()}
+
+        from .analysis import model_inputs
+
+        inputs = model_inputs(clip.waveform.view(1, 1, -1), model_set)
+
+        def all_ig():
+            for arch, model in model_set.models.items():
+                attribution.attribute(model, inputs[arch], "integrated_gradients")
+
+        med, lo, hi = _median_spread(all_ig, max(1, repeats // 2))
+        result["integrated_gradients_s"] = round(med, 3)
+        result["integrated_gradients_spread_s"] = [round(lo, 3), round(hi, 3)]
+        result["integrated_gradients_ratio"] = round(med / result["reference_s"], 3)
+
+        wave = clip.waveform.view(1, 1, -1)
+        mel, lfcc = Mel64(), LfccGrid()
+
+        def features():
+            with torch.inference_mode():
+                mel(wave)
+                lfcc(wave)
+
+        features()
+        med, lo, hi = _median_spread(features, repeats * 4)
+        result["features_s"] = round(med, 5)
+        result["features_realtime_factor"] = round(BENCH_SECONDS / med, 1)
+
+        if server:
+            result.update(_server_figures(wav, analyses, clients, per_client))
+    result["budgets"] = {
+        k: {"budget": f"{op} {limit}", "ok": (result[k] <= limit if op == "<=" else result[k] >= limit)}
+        for k, (op, limit) in BUDGETS.items() if k in result
+    }
+    return result
+
+
+def main(args) -> int:
+    quick = getattr(args, "quick", False)
+    repeats = 2 if quick else args.repeats
+    result = run(repeats=repeats, analyses=15 if quick else 50, per_client=2 if quick else 3)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for key in ("reference_s", "analysis_s", "analysis_ratio", "integrated_gradients_s", "integrated_gradients_ratio",
+                "features_realtime_factor", "cold_start_s", "rss_mb", "rss_growth_mb"):
+        if key in result:
+            verdict = result["budgets"].get(key, {})
+            mark = "" if not verdict else ("  ok" if verdict["ok"] else "  OVER BUDGET") + f" ({verdict['budget']})"
+            print(f"{key:28s} {result[key]}{mark}")
+    if "concurrency" in result:
+        print(f"{'concurrency':28s} {result['concurrency']}")
+    return 0

@@ -1,0 +1,138 @@
+"""The trainer end to end on a tiny folder dataset, and every refusal of the set loader."""
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from explainer import train
+from explainer.models import list_models
+from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
+
+
+def make_folder_dataset(root: Path, per_class: int = 6, seconds: float = 1.0) -> Path:
+    """Three classes, seed 003's folder-per-class layout: root/<class>/*.wav."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * 16000)) / 16000
+    makers = {
+        "beep": lambda: 0.3 * np.sin(2 * np.pi * rng.uniform(300, 3000) * t),
+        "hiss": lambda: 0.2 * rng.standard_normal(t.size),
+        "hum": lambda: 0.02 * np.sin(2 * np.pi * 50 * t) + 0.01 * np.sin(2 * np.pi * 100 * t),
+    }
+    for name, make in makers.items():
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            sf.write(root / name / f"{i}.wav", make().astype(np.float32), 16000)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("tiny")
+    data = make_folder_dataset(tmp / "data")
+    cfg = train.TrainConfig(max_epochs=2, clip_seconds=1.0, batch_size=8)
+    return train.run(data, "tiny", list_models(), cfg, out_root=tmp / "sets")
+
+
+def test_trainer_writes_every_model_and_a_card(tiny_set):
+    card = json.loads((tiny_set / "card.json").read_text())
+    assert card["classes"] == ["beep", "hiss", "hum"]
+    assert set(card["models"]) == set(list_models())
+    for arch, entry in card["models"].items():
+        assert (tiny_set / entry["file"]).is_file()
+        assert entry["sha256"] == sha256(tiny_set / entry["file"])
+        assert 0.0 <= entry["test"]["accuracy"] <= 1.0
+        assert len(entry["test"]["confusion"]) == 3
+        assert entry["params"] > 0 and entry["train_seconds"] >= 0
+    assert card["data"]["kind"] == "folder" and card["training"]["seed"] == 0
+
+
+def test_trained_set_loads_and_predicts(tiny_set):
+    ms = load_set("tiny", root=tiny_set.parent)
+    assert ms.classes == ["beep", "hiss", "hum"] and list(ms.models) == list_models()
+    wave = torch.randn(1, 1, 16000) * 0.1
+    for model in ms.models.values():
+        assert not model.training
+        probs = torch.softmax(model(model.front_end(wave)), 1)
+        assert probs.shape == (1, 3) and torch.isfinite(probs).all()
+
+
+def test_training_is_deterministic(tmp_path):
+    data = make_folder_dataset(tmp_path / "data", per_class=4)
+    cfg = train.TrainConfig(max_epochs=1, clip_seconds=1.0, batch_size=4)
+    a = train.run(data, "a", ["tcn"], cfg, out_root=tmp_path / "sets")
+    b = train.run(data, "b", ["tcn"], cfg, out_root=tmp_path / "sets")
+    assert sha256(a / "tcn.safetensors") == sha256(b / "tcn.safetensors")
+
+
+def _copy(tiny_set: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "sets" / "tiny"
+    shutil.copytree(tiny_set, dst)
+    return dst
+
+
+def test_refuses_a_bad_checksum(tiny_set, tmp_path):
+    dst = _copy(tiny_set, tmp_path)
+    blob = bytearray((dst / "tcn.safetensors").read_bytes())
+    blob[-1] ^= 0xFF
+    (dst / "tcn.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(PretrainedError, match="checksum"):
+        load_set("tiny", root=dst.parent)
+
+
+def test_refuses_a_pickle_even_with_a_matching_checksum(tiny_set, tmp_path):
+    dst = _copy(tiny_set, tmp_path)
+    bomb = dst / "tcn.safetensors"
+    bomb.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    card = json.loads((dst / "card.json").read_text())
+    card["models"]["tcn"]["sha256"] = sha256(bomb)
+    (dst / "card.json").write_text(json.dumps(card))
+    with pytest.raises(PretrainedError, match="safetensors"):
+        load_set("tiny", root=dst.parent)
+
+
+def test_refuses_a_pickle_file_named_in_the_card(tiny_set, tmp_path):
+    dst = _copy(tiny_set, tmp_path)
+    card = json.loads((dst / "card.json").read_text())
+    torch.save({}, dst / "tcn.pt")
+    card["models"]["tcn"]["file"] = "tcn.pt"
+    (dst / "card.json").write_text(json.dumps(card))
+    with pytest.raises(PretrainedError, match=r"\.safetensors"):
+        load_set("tiny", root=dst.parent)
+
+
+def test_refuses_a_class_mismatch(tiny_set, tmp_path):
+    dst = _copy(tiny_set, tmp_path)
+    card = json.loads((dst / "card.json").read_text())
+    card["classes"] = ["beep", "hiss"]
+    (dst / "card.json").write_text(json.dumps(card))
+    with pytest.raises(PretrainedError):
+        load_set("tiny", root=dst.parent)
+
+
+@pytest.mark.parametrize("name", ["../tiny", "..", "/etc", "a/b", "tiny/../../x", "", ".hidden", "x" * 80])
+def test_refuses_names_that_escape(name, tiny_set):
+    with pytest.raises(PretrainedError):
+        load_set(name, root=tiny_set.parent)
+
+
+def test_set_dir_stays_inside(tmp_path):
+    assert set_dir("sound-types", tmp_path) == (tmp_path / "sound-types").resolve()
+    with pytest.raises(PretrainedError):
+        set_dir("../sound-types", tmp_path)
+
+
+def test_list_sets(tiny_set):
+    assert list_sets(tiny_set.parent) == ["tiny"]
+    assert list_sets(tiny_set.parent / "missing") == []
+
+
+def test_train_cli_refuses_bad_arguments(tmp_path, capsys):
+    assert train.main(["--data", str(tmp_path / "nope"), "--name", "x"]) == 2
+    assert train.main(["--data", str(tmp_path), "--name", "x", "--models", "resnet"]) == 2
+    assert "resnet" in capsys.readouterr().err
