@@ -192,7 +192,7 @@ def attribute(
         model.eval()
         t = _target(model, x, target)
         if method == "saliency":
-            attr = Saliency(model).attribute(x, target=t)  # |d score / d x|
+            attr = Saliency(model).attribute(x.requires_grad_(), target=t)  # |d score / d x|
         elif method == "integrated_gradients":
             steps = n_steps or cfg.ig_steps
             per_batch = max(1, min(steps * x.shape[0], cfg.batch_elements // x[0].numel()))

@@ -40,6 +40,7 @@ class TrainConfig:
     batch_size: int = 32  # clips per optimiser step
     max_epochs: int = 14  # upper bound; early stopping usually ends sooner
     patience: int = 4  # epochs without a better validation score before stopping
+    min_epochs: int = 10  # no early stop before this: the one-cycle schedule gains most as its rate falls
     lr: float = 2e-3  # peak AdamW learning rate (the ViT uses half)
     weight_decay: float = 1e-2  # AdamW weight decay
     label_smoothing: float = 0.05  # softens targets so probabilities stay calibrated
@@ -241,7 +242,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
             best, best_score, best_epoch, stale = copy.deepcopy(model.state_dict()), score, epoch + 1, 0
         else:
             stale += 1
-            if stale >= cfg.patience:
+            if stale >= cfg.patience and epoch + 1 >= cfg.min_epochs:
                 break
     model.load_state_dict(best)
     model.eval()
@@ -282,7 +283,7 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
             "file": f"{arch}.safetensors", "sha256": save_weights(model, out / f"{arch}.safetensors"),
             "n_classes": len(data.classes), "input_kind": model.input_kind,
             "input_shape": list(x.shape[1:]), "params": sum(p.numel() for p in model.parameters()),
-            "test": m, **info,
+            "test": m, "training": asdict(cfg), **info,
         }
         card["train_seconds_total"] = round(sum(v.get("train_seconds", 0) for v in card["models"].values()), 1)
         card_path.write_text(json.dumps(card, indent=1))  # after every model, so a stopped run keeps its work
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.data.is_dir():
         print(f"error: {a.data} is not a folder", file=sys.stderr)
         return 2
-    cfg = TrainConfig(seed=a.seed, max_epochs=a.epochs, clip_seconds=a.clip_seconds, batch_size=a.batch_size)
+    cfg = TrainConfig(seed=a.seed, max_epochs=a.epochs, min_epochs=min(TrainConfig.min_epochs, a.epochs), clip_seconds=a.clip_seconds, batch_size=a.batch_size)
     try:
         out = run(a.data, a.name, archs, cfg, a.out)
     except (ValueError, audio.AudioError) as e:

@@ -232,8 +232,9 @@ def write_examples(out_dir: str | Path, config: DataConfig | None = None,
     """Write the app's bundled examples: ``<class>_<k>.wav`` and ``sequence.wav``.
 
     The examples come from TEST-split sources only (voices, programs and kits that no
-    model trained on), are louder than average (peak -6..-1 dBFS) so they play well in a
-    browser, and are listed with their sources in ``examples.json``.
+    model trained on), are louder than average (peak -6..-1 dBFS) and cleaner (no noise
+    bed, no EQ) so they play well in a browser, and are listed with their sources in
+    ``examples.json``.
 
     Returns:
         Paths of the files written.
@@ -244,14 +245,27 @@ def write_examples(out_dir: str | Path, config: DataConfig | None = None,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     inventory = build_inventory(config)
-    loud = replace(config.augment, peak_db=(-6.0, -1.0), p_shift=0.0)
-    items = [_item([config.seed, _STREAM_EXAMPLE, CLASSES.index(cls), k], "test", cls,
-                   config.clip_samples)
-             for cls in config.classes for k in range(per_class)]
+    # Clean and loud: a demo clip should sound like its class at first listen.
+    loud = replace(config.augment, peak_db=(-6.0, -1.0), p_shift=0.0, p_background=0.0, p_eq=0.0)
+    items: list[Item] = []
+    for cls in config.classes:
+        # Walk the class's example stream and keep clips whose sources all differ, so the
+        # two examples of a class show two voices, instruments or kits.
+        seen: set[str] = set()
+        for k in range(100):
+            entropy = [config.seed, _STREAM_EXAMPLE, CLASSES.index(cls), k]
+            source = inventory.draw("test", cls, _item(entropy, "test", cls, 1).content_rng)["source"]
+            if source not in seen:
+                seen.add(source)
+                items.append(_item(entropy, "test", cls, config.clip_samples))
+            if len(seen) == per_class:
+                break
     render_items(items, inventory, config, loud)
     written, listing = [], []
-    for it, k in zip(items, [k for _ in config.classes for k in range(per_class)]):
-        path = out / f"{it.cls}_{k + 1}.wav"
+    counts: dict[str, int] = {}
+    for it in items:
+        counts[it.cls] = counts.get(it.cls, 0) + 1
+        path = out / f"{it.cls}_{counts[it.cls]}.wav"
         write_wav(path, it.audio)
         written.append(path)
         listing.append({"path": path.name, "label": it.cls, "source": it.params["source"]})

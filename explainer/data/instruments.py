@@ -28,7 +28,7 @@ SCALES = {
     "minor_pentatonic": (0, 3, 5, 7, 10), "blues": (0, 3, 5, 6, 7, 10),
 }
 # GM families that mostly play one note at a time (bass, brass, reed, pipe, synth lead),
-# and the solo strings and brass: give them melodies and arpeggios, not block chords.
+# and the solo strings: give them melodies and arpeggios, not block chords.
 _MONOPHONIC_FAMILIES = (4, 7, 8, 9, 10)
 _MONOPHONIC_PROGRAMS = (40, 41, 42, 43)
 # Playable MIDI pitch range of each GM program (real instrument ranges). FluidR3 has no
@@ -38,12 +38,12 @@ _FAMILY_RANGE = {0: (36, 96), 1: (55, 96), 2: (36, 89), 3: (40, 84), 4: (28, 60)
                  12: (36, 88), 13: (50, 84)}
 _PROGRAM_RANGE = {
     9: (72, 100), 13: (65, 100), 14: (60, 77), 20: (53, 89), 22: (60, 84), 23: (53, 89),
-    40: (55, 96), 41: (48, 88), 42: (36, 72), 43: (28, 60), 46: (36, 96), 47: (36, 57),
+    40: (55, 96), 41: (48, 88), 42: (36, 72), 43: (28, 57), 46: (36, 96), 47: (36, 57),
     52: (48, 79), 53: (48, 79), 54: (48, 79), 55: (48, 72), 56: (55, 82), 57: (40, 72),
     58: (28, 58), 59: (55, 82), 60: (41, 77), 64: (56, 87), 65: (49, 80), 66: (44, 75),
     67: (36, 69), 68: (58, 91), 69: (52, 81), 70: (34, 72), 71: (50, 91), 72: (74, 102),
     77: (55, 84), 79: (60, 84), 104: (48, 77), 105: (48, 84), 106: (50, 79), 107: (55, 90),
-    108: (60, 84), 109: (60, 77), 110: (55, 96), 111: (60, 84),
+    108: (60, 84), 109: (60, 77), 110: (55, 93), 111: (60, 84),
 }
 # GM drum-map notes by role (whistles 71/72 are left out: they are pitched).
 KICKS = (35, 36)
