@@ -157,6 +157,12 @@ def clip_attribution(attr: np.ndarray, signed: bool, q: float = 99.0) -> tuple[n
     return np.clip(a, -lim if signed else 0.0, lim), lim
 
 
+def _relative(attr: np.ndarray, signed: bool) -> np.ndarray:
+    """A map clipped at its 99th percentile and scaled so that percentile is 1."""
+    clipped, lim = clip_attribution(attr, signed)
+    return clipped / lim
+
+
 def _draw_wave(ax, wave: np.ndarray, color: str = "#1f3b57", t0: float = 0.0) -> None:
     """Waveform against seconds; long clips drawn as a min/max envelope (fast and exact at screen size)."""
     n = wave.size
@@ -180,6 +186,16 @@ def _specshow(ax, data: np.ndarray, hop: int, y_axis: str | None = None, **kw):
     return librosa.display.specshow(data, sr=SR, hop_length=hop, x_axis="time", y_axis=y_axis, ax=ax, **kw)
 
 
+def _stft_db(wave: np.ndarray) -> np.ndarray:
+    """Magnitude STFT in dB (bins, frames) with the 64-band mel settings: 25 ms window, 10 ms hop."""
+    import torch
+
+    w = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
+    spec = torch.stft(w, n_fft=CFG.mel64_n_fft, hop_length=CFG.mel64_hop, win_length=CFG.mel64_win,
+                      window=torch.hann_window(CFG.mel64_win), center=True, return_complex=True).abs()
+    return 20 * np.log10(np.maximum(spec.numpy(), 1e-5))
+
+
 def _seconds_axis(ax) -> None:
     ax.set_xlabel("time (s)")
 
@@ -194,6 +210,17 @@ def _loudest_start(wave: np.ndarray, span: int) -> int:
         return 0
     energy = np.convolve(wave.astype(np.float64) ** 2, np.ones(span), mode="valid")
     return int(np.argmax(energy)) if energy.max() > 0 else 0
+
+
+def _ink(cmap, value: float) -> str:
+    """Black or white text, whichever reads better on ``cmap(value)``."""
+    r, g, b, _ = cmap(float(np.clip(value, 0, 1)))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
+def _signed(v: float) -> str:
+    """``+0.41`` style, never ``-0.00``."""
+    return f"{round(float(v), 2) + 0.0:+.2f}"
 
 
 def _colorbar(fig, im, ax, label: str):
@@ -222,7 +249,7 @@ def waveform(analysis: Analysis) -> Figure:
 def mel_spectrogram(analysis: Analysis) -> Figure:
     """The 64-band log-mel in dB, on a mel-spaced Hz axis and a seconds axis."""
     mel = np.nan_to_num(np.asarray(analysis.mel_db, dtype=np.float32))
-    fig = _figure(12, 3.4, margins=(0.9, 0.2, 0.4, 0.6))
+    fig = _figure(12, 3.4, margins=(0.9, 0.6, 0.4, 0.6))
     ax = fig.add_subplot()
     lo, hi = _limits(mel, 0.5, 100.0)
     im = _specshow(ax, mel, CFG.mel64_hop, y_axis="mel", fmin=0.0, fmax=SR / 2, cmap="magma", vmin=lo, vmax=hi)
@@ -261,7 +288,7 @@ def _draw_lfcc_bands(fig, axes, grid: np.ndarray, hop: int, colorbars: bool = Tr
 def lfcc_grid(analysis: Analysis) -> Figure:
     """The LFCC + Δ + ΔΔ grid: three labelled bands of 60 columns over time."""
     grid = np.nan_to_num(np.asarray(analysis.lfcc_grid, dtype=np.float32))
-    fig = _figure(12, 4.6, margins=(1.0, 0.2, 0.4, 0.6), hspace=0.08)
+    fig = _figure(12, 4.6, margins=(1.0, 1.0, 0.4, 0.6), hspace=0.08)
     axes = fig.subplots(3, 1, sharex=True)
     _draw_lfcc_bands(fig, axes, grid, CFG.lfcc_hop)
     axes[0].set_title(f"LFCC + Δ + ΔΔ grid: {grid.shape[0]} rows (10 ms frames) × {grid.shape[1]} columns, "
@@ -281,22 +308,21 @@ def prediction_table(analysis: Analysis) -> Figure:
     untrained = analysis.set_name == "untrained"
     fig = _figure(12, 0.55 * len(archs) + 1.2, margins=(2.9, 0.2, 0.7, 0.5))
     ax = fig.add_subplot()
-    ax.imshow(probs, cmap="Greys" if untrained else "viridis", vmin=0, vmax=1, aspect="auto")
+    cmap = matplotlib.colormaps["Greys" if untrained else "viridis"]
+    ax.imshow(probs, cmap=cmap, vmin=0, vmax=1, aspect="auto")
     colors = class_colors(classes)
     for i in range(len(archs)):
         top = int(np.argmax(probs[i]))
         for j in range(len(classes)):
             v = probs[i, j]
             ax.text(j, i, f"{100 * v:.0f}%", ha="center", va="center", fontsize=13,
-                    fontweight="bold" if j == top else "normal", color="black" if v > 0.55 else "white")
+                    fontweight="bold" if j == top else "normal", color=_ink(cmap, v))
         ax.add_patch(Rectangle((top - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#ff3b30", linewidth=3))
-    ax.set_xticks(range(len(classes)), classes)
-    for lbl in ax.get_xticklabels():
-        lbl.set_color(colors[lbl.get_text()])
-        lbl.set_fontweight("bold")
-        lbl.set_fontsize(13)
-    ax.set_yticks(range(len(archs)), [model_title(a) for a in archs])
     ax.xaxis.tick_top()
+    ax.set_xticks(range(len(classes)), classes, fontsize=13, fontweight="bold")
+    for lbl, c in zip(ax.get_xticklabels(), classes):
+        lbl.set_color(colors[c])
+    ax.set_yticks(range(len(archs)), [model_title(a) for a in archs], fontsize=12)
     title = "Each model's probability for each class; red box = its answer; brighter = more sure"
     if untrained:
         title = "UNTRAINED models: these probabilities are random, not answers"
@@ -342,7 +368,7 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
         ax.plot(t, y0 + 0.72 * curve, color="black", linewidth=0.7)
         ax.axhline(y0, color="#bbbbbb", linewidth=0.8)
         faith = r.faithfulness.get(method, {})
-        score = f"  ·  faithfulness {faith['score']:+.2f}" if "score" in faith else ""
+        score = f"  ·  faithfulness {_signed(faith['score'])}" if "score" in faith else ""
         label = f"{model_title(arch)} → {r.top} {100 * float(r.probabilities[r.target]):.0f}%{score}"
         ax.text(0.003, y0 + 0.95, label, ha="left", va="top", fontsize=12, transform=ax.get_yaxis_transform(),
                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5})
@@ -483,7 +509,7 @@ def _input_baseline(fig, analysis: Analysis, arch: str) -> None:
         right.text((frames + 127) / 2, 64, "padding\n(the clip's\nminimum)", color="white", ha="center",
                    va="center", fontsize=12, fontweight="bold")
     _colorbar(fig, im2, right, "min-max scaled to 0…1")
-    right.set_title(f"Input tensor {tuple(r.x.shape)}: 128×128, {lo:.0f}…{hi:.0f} dB → 0…1")
+    right.set_title(f"Input {tuple(r.x.shape)}:\n{lo:.0f}…{hi:.0f} dB squeezed into 0…1")
     right.set_xlabel("frame (of 128)")
     right.set_ylabel("mel band (of 128)")
 
@@ -507,6 +533,7 @@ def _input_sequence(fig, analysis: Analysis, arch: str) -> None:
     t = int(np.argmax(energy)) if energy.size else 0
     left.axvline(t * CFG.mel64_hop / SR, color="#00E5FF", linewidth=2.5)
     left.set_ylabel("vector entry (mel band)")
+    left.set_yticks([0, 16, 32, 48, 63])
     left.set_title(f"Input tensor {tuple(r.x.shape)}: a sequence of {x.shape[1]} vectors, one per 10 ms")
     _seconds_axis(left)
     _colorbar(fig, im, left, "(dB + 50) / 20")
@@ -541,8 +568,12 @@ def _input_vit(fig, analysis: Analysis, arch: str) -> None:
     right.set_xlim(0, 224)
     right.set_ylim(0, 224)
     right.set_title("After: 224×224 × 3 copies;\n14×14 = 196 patches + 1 class token")
-    right.set_xlabel(f"time stretched ×{224 / before.shape[1]:.2f}")
-    right.set_ylabel(f"bands stretched ×{224 / before.shape[0]:.2f}")
+    right.set_xlabel(f"time {_stretch(224 / before.shape[1])}")
+    right.set_ylabel(f"bands {_stretch(224 / before.shape[0])}")
+
+
+def _stretch(f: float) -> str:
+    return f"stretched ×{f:.2f}" if f >= 1 else f"squeezed ×{f:.2f}"
 
 
 _INPUT_DRAWERS = {
@@ -590,58 +621,64 @@ def feature_maps(analysis: Analysis, arch: str, channels: int = 4, max_layers: i
     r = analysis.models[arch]
     trace = r.trace
     chosen = _pick_maps(trace, max_layers)
-    shapes = {rec.name: rec.shape for rec in trace.layers}
+    recs = {rec.name: rec for rec in trace.layers}
     if not chosen:
         fig = _figure(12, 1.5)
         fig.add_subplot().text(0.5, 0.5, "This model keeps no feature maps.", ha="center", va="center")
         return fig
+    maps = [np.nan_to_num(np.asarray(trace.feature_maps[n], dtype=np.float32)) for n in chosen]
+    duration = _wave(analysis).size / SR
+
+    def label(name: str) -> str:
+        rec = recs.get(name)
+        return f"{name} ({rec.type})\n{tuple(rec.shape[1:])}" if rec else name
+
+    if all(m.ndim == 2 for m in maps):  # (channels, time): one picture per layer, a row per channel
+        fig = _figure(12, 1.9 * len(chosen) + 0.6)
+        axes = fig.subplots(len(chosen), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, name, fmap in zip(axes, chosen, maps):
+            lo, hi = _limits(fmap, 1, 99.5)
+            ax.imshow(fmap, aspect="auto", cmap="viridis", vmin=lo, vmax=hi,
+                      extent=(0, duration, fmap.shape[0] - 0.5, -0.5))
+            ax.set_yticks(range(fmap.shape[0]))
+            ax.tick_params(axis="y", labelsize=9)
+            ax.set_ylabel(label(name), rotation=0, ha="right", va="center", fontsize=11)
+        _seconds_axis(axes[-1])
+        fig.suptitle(f"{model_title(arch)}: the first {maps[0].shape[0]} channels of some layers, over the clip "
+                     "(bright = strong)")
+        return fig
     fig = _figure(12, 2.0 * len(chosen) + 0.4)
     grid = fig.subplots(len(chosen), channels, squeeze=False)
     transpose = r.input_kind == "lfcc"  # draw time left to right like every other picture
-    for row, name in zip(grid, chosen):
-        fmap = np.nan_to_num(np.asarray(trace.feature_maps[name], dtype=np.float32))
-        shape = tuple(shapes.get(name, [1, *fmap.shape])[1:])
-        label = f"{name}\n{shape}"
-        if fmap.ndim == 2:  # (channels, time): one picture, one row per channel
-            for ax in row[1:]:
-                ax.remove()
-            ax = row[0]
-            lo, hi = _limits(fmap, 1, 99.5)
-            ax.imshow(fmap, aspect="auto", cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest",
-                      extent=(0, fmap.shape[1], fmap.shape[0] - 0.5, -0.5))
-            ax.set_yticks(range(fmap.shape[0]))
-            ax.set_ylabel("channel")
-            ax.set_title(f"{label}: first {fmap.shape[0]} channels over time", fontsize=12)
-            ax.set_xlabel("time step")
-            continue
+    for row, name, fmap in zip(grid, chosen, maps):
         for c, ax in enumerate(row):
-            if c >= fmap.shape[0]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if fmap.ndim != 3 or c >= fmap.shape[0]:
                 ax.axis("off")
                 continue
             img = fmap[c].T if transpose else fmap[c]
             lo, hi = _limits(img, 1, 99.5)
             ax.imshow(img, origin="lower", aspect="auto", cmap="viridis", vmin=lo, vmax=hi)
-            ax.set_xticks([])
-            ax.set_yticks([])
             ax.set_title(f"channel {c}", fontsize=11)
-        row[0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=11)
-    fig.suptitle(f"{model_title(arch)}: what some of its filters respond to (bright = strong)")
+        row[0].set_ylabel(label(name), rotation=0, ha="right", va="center", fontsize=11)
+    fig.suptitle(f"{model_title(arch)}: what some of its filters respond to (bright = strong; time runs left to right)")
     return fig
 
 
 def _overlay_2d(ax, base: np.ndarray, amap: np.ndarray, signed: bool, opacity: float, extent=None, y_label=""):
     blo, bhi = _limits(base, 0.5, 100)
     ax.imshow(base, origin="lower", aspect="auto", cmap="gray", vmin=blo, vmax=bhi, extent=extent)
-    clipped, lim = clip_attribution(amap, signed)
+    rel = _relative(amap, signed)
     if signed:
-        im = ax.imshow(clipped, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
+        im = ax.imshow(rel, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
                        alpha=opacity, extent=extent)
     else:
-        rgba = matplotlib.colormaps["inferno"](clipped / lim)
-        rgba[..., 3] = opacity * np.clip(clipped / lim, 0, 1) ** 0.7  # quiet cells stay see-through
+        rgba = matplotlib.colormaps["inferno"](rel)
+        rgba[..., 3] = opacity * np.clip(rel, 0, 1) ** 0.7  # quiet cells stay see-through
         im = ax.imshow(rgba, origin="lower", aspect="auto", extent=extent)
         im.set_cmap("inferno")
-        im.set_clim(0, lim)
+        im.set_clim(0, 1)
     if y_label:
         ax.set_ylabel(y_label)
     return im
@@ -675,19 +712,19 @@ def attribution_overlay(analysis: Analysis, arch: str, attr, method: str, target
         cells = int(np.ceil(wave.size / hop))
         pad = np.pad(np.abs(amap) if not signed else amap, (0, cells * hop - wave.size))
         binned = pad.reshape(cells, hop).sum(1)
-        clipped, lim = clip_attribution(binned, signed)
-        cmap = "RdBu_r" if signed else "inferno"
-        im = ax.imshow(clipped[None], aspect="auto", cmap=cmap, vmin=-lim if signed else 0, vmax=lim,
+        rel = _relative(binned, signed)
+        cmap = "RdBu_r" if signed else "YlOrRd"
+        im = ax.imshow(rel[None], aspect="auto", cmap=cmap, vmin=-1 if signed else 0, vmax=1,
                        alpha=max(opacity, 0.05), extent=(0, cells * hop / SR, -1, 1))
         peak = float(np.abs(wave).max(initial=0.0)) or 1.0
         t = np.arange(wave.size) / SR
         if wave.size > 6000:
             per = int(np.ceil(wave.size / 2000))
             w = np.pad(wave / peak, (0, per * 2000 - wave.size), mode="edge").reshape(2000, per)
-            ax.fill_between((np.arange(2000) * per + per / 2) / SR, w.min(1), w.max(1), color="white",
-                            alpha=0.9 - 0.5 * opacity, linewidth=0.4)
+            ax.fill_between((np.arange(2000) * per + per / 2) / SR, w.min(1), w.max(1), color="#1f3b57",
+                            alpha=0.9, linewidth=0.4)
         else:
-            ax.plot(t, wave / peak, color="white", linewidth=0.8)
+            ax.plot(t, wave / peak, color="#1f3b57", linewidth=0.8)
         ax.set_ylim(-1, 1)
         ax.set_yticks([])
         ax.set_xlim(0, dur)
@@ -712,10 +749,9 @@ def attribution_overlay(analysis: Analysis, arch: str, attr, method: str, target
     else:  # mel224: the three channels are one picture
         im = _overlay_2d(ax, x[0], a.sum(0), signed, opacity, extent=(0, 224, 0, 224), y_label="row (of 224)")
         ax.set_xlabel(f"column (of 224); the clip's {dur:.2f} s are stretched across it")
-    cb = _colorbar(fig, im, ax, "evidence for (red) / against (blue)" if signed else "importance")
+    cb = _colorbar(fig, im, ax, "for (red) / against (blue)" if signed else "importance (1 = top 1%)")
     cb.ax.tick_params(labelsize=10)
-    ax.set_title(f"{METHOD_TITLES.get(method, method)} for '{target}' on the {model_title(arch)}'s input "
-                 f"(colours clipped at the 99th percentile)")
+    ax.set_title(f"{METHOD_TITLES.get(method, method)} for '{target}' on the {model_title(arch)}'s own input")
     return fig
 
 
@@ -789,8 +825,6 @@ def samples_zoom(analysis: Analysis) -> Figure:
 @_styled
 def stft_frames(analysis: Analysis) -> Figure:
     """A few 25 ms windows on the waveform, and the linear-frequency spectrogram they build."""
-    import librosa
-
     wave = _wave(analysis)
     fig = _figure(12, 5.0)
     top, bottom = fig.subplots(2, 1, height_ratios=[1, 1.6])
@@ -807,8 +841,7 @@ def stft_frames(analysis: Analysis) -> Figure:
     top.set_yticks([])
     top.legend(loc="upper right", ncols=3)
     top.set_title("Windows of 400 samples (25 ms) that start every 160 samples (10 ms) and overlap")
-    spec = np.abs(librosa.stft(wave, n_fft=CFG.mel64_n_fft, hop_length=CFG.mel64_hop, win_length=CFG.mel64_win))
-    db = 20 * np.log10(np.maximum(spec, 1e-5))
+    db = _stft_db(wave)
     db = np.maximum(db, db.max() - 80)
     lo, hi = _limits(db, 0.5, 100)
     im = _specshow(bottom, db, CFG.mel64_hop, y_axis="linear", cmap="magma", vmin=lo, vmax=hi)
@@ -822,11 +855,11 @@ def stft_frames(analysis: Analysis) -> Figure:
 @_styled
 def mel_filters(analysis: Analysis) -> Figure:
     """The 64 triangular mel filters on a linear Hz axis, above the mel spectrogram they make."""
-    import librosa
+    from torchaudio.functional import melscale_fbanks
 
-    fb = librosa.filters.mel(sr=SR, n_fft=CFG.mel64_n_fft, n_mels=CFG.mel64_n_mels, fmin=0.0, fmax=SR / 2,
-                             norm=None, htk=False)
-    freqs = np.linspace(0, SR / 2, fb.shape[1])
+    n_freqs = CFG.mel64_n_fft // 2 + 1
+    fb = melscale_fbanks(n_freqs, 0.0, SR / 2, CFG.mel64_n_mels, SR, norm=None, mel_scale="slaney").T.numpy()
+    freqs = np.linspace(0, SR / 2, n_freqs)
     fig = _figure(12, 5.4)
     top, bottom = fig.subplots(2, 1, height_ratios=[1, 1.5])
     cmap = matplotlib.colormaps["viridis"]
@@ -835,7 +868,7 @@ def mel_filters(analysis: Analysis) -> Figure:
     top.set_xlim(0, SR / 2)
     top.set_xlabel("frequency (Hz)")
     top.set_ylabel("weight")
-    low = np.count_nonzero(librosa.mel_frequencies(n_mels=CFG.mel64_n_mels + 2, fmin=0, fmax=SR / 2)[1:-1] < 1000)
+    low = int(np.count_nonzero(freqs[fb.argmax(1)] < 1000))
     top.set_title(f"The 64 mel filters: {low} of them sit below 1,000 Hz, the rest share 1,000–8,000 Hz")
     mel = np.nan_to_num(np.asarray(analysis.mel_db, dtype=np.float32))
     lo, hi = _limits(mel, 0.5, 100)
@@ -892,8 +925,11 @@ def conv_on_grid(analysis: Analysis) -> Figure:
     left.set_ylabel("LFCC column")
     left.set_title("A 3×3 kernel (red) sees 3 frames × 3 columns")
     lags = np.arange(1, 21)
-    row_c = [_mean_corr(grid[:, :60], lag, axis=0) for lag in lags]
-    col_c = [_mean_corr(grid[:, :60], lag, axis=1) for lag in lags]
+    lfcc = grid[:, :60]
+    std = lfcc.std(0, keepdims=True)
+    z = (lfcc - lfcc.mean(0, keepdims=True)) / np.where(std > 1e-9, std, 1.0)  # c0 must not dominate
+    row_c = [_mean_corr(z, lag, axis=0) for lag in lags]
+    col_c = [_mean_corr(z, lag, axis=1) for lag in lags]
     right.plot(lags, row_c, "o-", color="#0072B2", linewidth=2, label="rows (time) apart")
     right.plot(lags, col_c, "s-", color="#E69F00", linewidth=2, label="LFCC columns apart")
     right.set_ylim(-1, 1)
@@ -901,7 +937,7 @@ def conv_on_grid(analysis: Analysis) -> Figure:
     right.set_xlabel("distance")
     right.set_ylabel("correlation in your clip")
     right.legend(loc="lower left")
-    right.set_title("Neighbours are alike: local patterns exist")
+    right.set_title("How alike are neighbours in your clip?")
     return fig
 
 
@@ -949,8 +985,9 @@ def pooling_compare(analysis: Analysis) -> Figure:
     # standardise each column so LFCC and Δ can share one colour scale (as the model's column norm does)
     std = grid.std(0, keepdims=True)
     z = (grid - grid.mean(0, keepdims=True)) / np.where(std > 1e-9, std, 1.0)
-    rows = (z.shape[0] // 8) * 8 or z.shape[0]
-    z = z[:rows]
+    rows = min(128, (z.shape[0] // 8) * 8) or z.shape[0]
+    r0 = int(np.clip(np.argmax(grid[:, 0]) - rows // 2, 0, max(0, z.shape[0] - rows)))
+    z = z[r0:r0 + rows]
     p21, p22 = z, z
     for _ in range(3):
         p21 = _avg_pool(p21, 2, 1) if p21.shape[0] >= 2 else p21
@@ -962,15 +999,15 @@ def pooling_compare(analysis: Analysis) -> Figure:
     lim = 2.5
     c0, c1 = 48, 72
     axes[0].imshow(z[:, c0:c1].T, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
-                   extent=(0, z.shape[0], c0 - 0.5, c1 - 0.5))
+                   extent=(r0, r0 + z.shape[0], c0 - 0.5, c1 - 0.5))
     axes[0].axhline(59.5, color="black", linewidth=2.5)
-    axes[0].set_title(f"Grid: {z.shape[0]} rows, columns {c0}–{c1 - 1}")
+    axes[0].set_title(f"{z.shape[0]} rows of the grid")
     axes[0].set_ylabel("column (LFCC below the line, Δ above)")
     axes[0].set_xlabel("row (time)")
     axes[1].imshow(p21[:, c0:c1].T, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
                    extent=(0, p21.shape[0], c0 - 0.5, c1 - 0.5))
     axes[1].axhline(59.5, color="black", linewidth=2.5)
-    axes[1].set_title(f"3 × pool (2,1): {p21.shape[0]} rows, still 180 columns")
+    axes[1].set_title(f"3× pool (2,1): {p21.shape[0]} rows,\nall 180 columns kept")
     axes[1].set_xlabel("row (time)")
     k0, k1 = c0 // 8, c1 // 8
     axes[2].imshow(p22[:, k0:k1].T, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
@@ -978,7 +1015,7 @@ def pooling_compare(analysis: Analysis) -> Figure:
     axes[2].add_patch(Rectangle((0, mixed - 0.5), p22.shape[0], 1, fill=False, edgecolor="#ff3b30", linewidth=3))
     a, b = spans[mixed]
     axes[2].set_yticks(range(k0, k1), [f"{spans[j][0]}–{spans[j][1]}" for j in range(k0, k1)])
-    axes[2].set_title(f"3 × pool (2,2): {p22.shape[0]} rows, {len(spans)} columns;\nred = columns {a}–{b} averaged")
+    axes[2].set_title(f"3× pool (2,2): {p22.shape[0]} rows, {len(spans)} cols;\nred = columns {a}–{b} in one")
     axes[2].set_xlabel("row (time)")
     axes[2].set_ylabel("original columns")
     return fig
@@ -1045,7 +1082,7 @@ def dilation_diagram(analysis: Analysis, arch: str = "tcn") -> Figure:
         left.plot(t, 0, "o", color="#009E73", markersize=8)
     left.set_yticks(ys, ["input"] + [f"dilation {d}" for d in dilations])
     left.set_xticks([0, n - 1], ["t − 15", "t"])
-    left.set_title("Kernel 2, dilations 1, 2, 4, 8:\noutput t sees 16 past inputs, never the future")
+    left.set_title("Sketch with kernel 2, dilations 1, 2, 4, 8:\noutput t sees 16 past inputs, never the future")
     left.set_xlim(-1, n)
     if r is not None:
         recs = [rec for rec in r.trace.layers if rec.receptive_field is not None and "conv" in rec.type.lower()]
@@ -1059,7 +1096,7 @@ def dilation_diagram(analysis: Analysis, arch: str = "tcn") -> Figure:
                        va="center", fontsize=10)
         right.set_xlim(0, max(rfs) * 1.45 if rfs else 1)
         right.set_xlabel("input frames one output frame sees")
-        right.set_title(f"{model_title(arch)}: receptive field per conv layer")
+        right.set_title("Receptive field after each conv (from the trace)")
     return fig
 
 
@@ -1069,15 +1106,12 @@ def dilation_diagram(analysis: Analysis, arch: str = "tcn") -> Figure:
 @_styled
 def mask_picture(original: np.ndarray, kept: np.ndarray, keep: float) -> Figure:
     """Spectrogram of the original clip beside that of the resynthesised one."""
-    import librosa
-
     fig = _figure(12, 3.6)
     axes = fig.subplots(1, 2, sharey=True)
     dbs = []
     for w in (original, kept):
         w = np.nan_to_num(np.asarray(w, dtype=np.float32).reshape(-1))
-        s = np.abs(librosa.stft(w, n_fft=CFG.mel64_n_fft, hop_length=CFG.mel64_hop, win_length=CFG.mel64_win))
-        dbs.append(20 * np.log10(np.maximum(s, 1e-5)))
+        dbs.append(_stft_db(w))
     top = max(float(dbs[0].max()), -100.0)
     for ax, db, title in zip(axes, dbs, ("original", f"only the top {100 * keep:.0f}% of cells kept")):
         _specshow(ax, np.maximum(db, top - 80), CFG.mel64_hop, y_axis="linear", cmap="magma", vmin=top - 80, vmax=top)

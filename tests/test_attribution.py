@@ -89,6 +89,10 @@ def test_method_on_model(models, inputs, name, method):
     assert attr.shape == x.shape
     assert not attr.requires_grad
     assert torch.isfinite(attr).all()
+    if method == "gradcam":
+        # a random network may hold no positive evidence for its top class at the cam layer;
+        # Grad-CAM then rightly gives zeros, so ask that some class gets a map
+        attr = max((attribute(model, x, method, target=c) for c in range(model.n_classes)), key=lambda a: a.sum())
     assert attr.abs().sum() > 0, f"{method} on {name} gave an all-zero map"
     assert hook_counts(model) == before, "hooks left on the model"
     assert not x.requires_grad, "the caller's input was changed"
@@ -363,13 +367,13 @@ def test_resynthesis_keeps_all_or_nothing(models, inputs, name):
 def test_resynthesis_keeps_the_attributed_band():
     n = SR
     t = torch.arange(n) / SR
-    wave = (0.3 * torch.sin(2 * torch.pi * 300 * t) + 0.3 * torch.sin(2 * torch.pi * 4000 * t)).view(1, n)
+    wave = (0.3 * torch.sin(2 * torch.pi * 300 * t) + 0.3 * torch.sin(2 * torch.pi * 6000 * t)).view(1, n)
     attr = torch.zeros(1, 1, 64, n // 160 + 1)
-    attr[:, :, 50:, :] = 1.0  # only the top mel bands (above ~3 kHz)
+    attr[:, :, 56:60, :] = 1.0  # only the mel bands around 6 kHz (about 5.4-6.6 kHz centres)
     out = resynthesize(wave, attr, "mel64", keep=0.3).audio
     spectrum = np.abs(np.fft.rfft(out))
     hz = np.fft.rfftfreq(n, 1 / SR)
-    assert spectrum[np.argmin(np.abs(hz - 4000))] > 20 * spectrum[np.argmin(np.abs(hz - 300))]
+    assert spectrum[np.argmin(np.abs(hz - 6000))] > 100 * spectrum[np.argmin(np.abs(hz - 300))]
 
 
 def test_resynthesis_of_silence_and_padding():

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="sequence clips in EVERY split (default 60 train / 10 val / 20 test)")
     parser.add_argument("--classes", help="comma-separated subset of classes (default: all six)")
     parser.add_argument("--list-sources", action="store_true",
-                        help="print which sources each split holds, as JSON, and exit")
+                        help="print which sources each split holds (the held-out table), as JSON")
     args = parser.parse_args(argv)
     if not (args.out or args.examples or args.list_sources):
         parser.error("give --out DIR, --examples DIR or --list-sources")

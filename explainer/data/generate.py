@@ -1,8 +1,10 @@
 """Write the data set: class clips, sequence clips, the manifest, and the bundled examples.
 
-Every clip has its own random stream, seeded by (seed, what, split, class, index), and is
-independent of every other clip: the same config always gives the same bytes, and
-raising a count adds clips without changing the ones before it.
+Every clip has its own random streams, seeded by (seed, what, split, class, index), in a
+fixed order, so the same config always gives the same bytes. A clip's source, score, text
+and augmentation depend on its index alone, so raising a count adds clips and keeps the
+earlier ones (music and percussion may move by a block of fluidsynth samples, ~2 ms,
+when their batch changes).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import shutil
 import tempfile
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -125,7 +128,8 @@ def _plan_sequence(rng: np.random.Generator, classes: tuple[str, ...], n: int,
 
 
 def make_sequences(split: str, count: int, inventory: Inventory, config: DataConfig,
-                   entropy_of, aug: AugmentConfig | None = None,
+                   entropy_of: Callable[[int], tuple[list[int], list[int]]],
+                   aug: AugmentConfig | None = None,
                    segments: tuple[int, int] | None = None) -> list[tuple[np.ndarray, list, list]]:
     """Render ``count`` sequence clips of ``split``.
 

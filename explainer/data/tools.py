@@ -54,7 +54,8 @@ def require_tools(config: DataConfig) -> None:
         raise MissingToolError(
             f"the classes {classes} need Debian packages that are not installed: "
             f"{', '.join(needed)}. Install them with: apt-get install -y {' '.join(needed)} "
-            f"(or generate only tone/noise/silence with DataConfig(classes=...))")
+            f"(or generate only the numpy classes: --classes tone,noise,silence, or "
+            f"DataConfig(classes=('tone', 'noise', 'silence')))")
 
 
 def espeak_variants() -> list[str]:
