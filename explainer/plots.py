@@ -1104,17 +1104,28 @@ def dilation_diagram(analysis: Analysis, arch: str = "tcn") -> Figure:
 
 
 @_styled
-def mask_picture(original: np.ndarray, kept: np.ndarray, keep: float) -> Figure:
-    """Spectrogram of the original clip beside that of the resynthesised one."""
-    fig = _figure(12, 3.6)
-    axes = fig.subplots(1, 2, sharey=True)
-    dbs = []
-    for w in (original, kept):
-        w = np.nan_to_num(np.asarray(w, dtype=np.float32).reshape(-1))
-        dbs.append(_stft_db(w))
+def mask_picture(original: np.ndarray, kept: np.ndarray, mask: np.ndarray, keep: float) -> Figure:
+    """Spectrogram of the clip, the mask that selects its most-attributed cells, and what is left.
+
+    Args:
+        original, kept: the clip and its resynthesis, 16 kHz, ``(T,)``.
+        mask: ``(257, frames)`` in [0, 1], 1 = kept, on the 10 ms / 31.25 Hz STFT grid.
+        keep: the fraction asked for (for the title).
+    """
+    fig = _figure(12, 3.4)
+    axes = fig.subplots(1, 3, sharey=True)
+    dbs = [_stft_db(np.nan_to_num(np.asarray(w, dtype=np.float32).reshape(-1))) for w in (original, kept)]
     top = max(float(dbs[0].max()), -100.0)
-    for ax, db, title in zip(axes, dbs, ("original", f"only the top {100 * keep:.0f}% of cells kept")):
-        _specshow(ax, np.maximum(db, top - 80), CFG.mel64_hop, y_axis="linear", cmap="magma", vmin=top - 80, vmax=top)
-        ax.set_title(title)
-    axes[1].set_ylabel("")
+    m = np.nan_to_num(np.asarray(mask, dtype=np.float32))
+    panels = [(dbs[0], "your clip", "magma", top - 80, top),
+              (m, f"mask: white = kept ({100 * keep:.0f}% of cells asked)", "gray", 0.0, 1.0),
+              (dbs[1], "what is left", "magma", top - 80, top)]
+    for ax, (data, name, cmap, lo, hi) in zip(axes, panels):
+        data = np.maximum(data, lo) if cmap == "magma" else data
+        _specshow(ax, data, CFG.mel64_hop, y_axis="linear", cmap=cmap, vmin=lo, vmax=hi)
+        ax.set_title(name, fontsize=12)
+        _seconds_axis(ax)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    axes[0].set_ylabel("frequency (Hz)")
     return fig

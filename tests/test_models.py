@@ -92,15 +92,15 @@ def test_tcn_receptive_field_is_real():
 
 def test_waveform_cnn_receptive_field_by_hand():
     """rf += (k - 1) * jump, jump *= stride, layer by layer:
-    conv 64/4 -> 64 (jump 4); pool 4 -> 64+3*4=76 (jump 16); conv 3 -> 108; conv 3 -> 140;
-    pool 4 -> 140+3*16=188 (jump 64); conv 3 -> 316; conv 3 -> 444; pool 4 -> 636 (jump 256); conv 3 -> 1148."""
+    conv 64/4 -> 64 (jump 4); pool 4 -> 64+3*4=76 (jump 16); conv 3 -> 108; pool 4 -> 108+3*16=156 (jump 64);
+    conv 3 -> 284; conv 3 -> 412; pool 4 -> 412+3*64=604 (jump 256); conv 3 -> 1116; conv 3 -> 1628."""
     model = build("waveform_cnn").eval()
     wave = tone_and_noise(3.2)
     by_name = {r.name: r for r in trace(model, wave, wave.shape[-1]).layers}
-    names = ("wide_conv.0", "wide_conv.3", "block2.0", "block2.3", "block2.6",
-             "block3.0", "block3.3", "block3.6", "block4.0")
-    assert [by_name[n].receptive_field for n in names] == [64, 76, 108, 140, 188, 316, 444, 636, 1148]
-    assert by_name["block4.0"].receptive_field_ms == pytest.approx(1148 / 16)
+    names = ("wide_conv.0", "wide_conv.3", "block2.0", "block2.3", "block3.0", "block3.3", "block3.6",
+             "block4.0", "block4.3")
+    assert [by_name[n].receptive_field for n in names] == [64, 76, 108, 156, 284, 412, 604, 1116, 1628]
+    assert by_name["block4.3"].receptive_field_ms == pytest.approx(1628 / 16)
     assert by_name["head"].receptive_field == wave.shape[-1]
 
 

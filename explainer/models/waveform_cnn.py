@@ -35,21 +35,22 @@ class WaveformCNN(AudioModel):
 
     def __init__(self, n_classes: int = 6):
         super().__init__(n_classes)
-        self.wide_conv = _block([1, 64], kernel=64, stride=4)
-        self.block2 = _block([64, 64, 128])
-        self.block3 = _block([128, 128, 256])
-        self.block4 = _block([256, 256], pool=1)
+        # channels stay narrow while the time axis is long: cost follows positions x channels^2
+        self.wide_conv = _block([1, 32], kernel=64, stride=4)
+        self.block2 = _block([32, 32])
+        self.block3 = _block([32, 64, 64])
+        self.block4 = _block([64, 128, 128], pool=1)
         self.pool = nn.AdaptiveAvgPool1d(1)
         self.flatten = nn.Flatten()
-        self.head = nn.Linear(256, n_classes)
+        self.head = nn.Linear(128, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # B batch, C channels, T samples
         if x.ndim != 3 or x.shape[1] != 1:
             raise ValueError(f"expected (B, 1, samples), got {tuple(x.shape)}")
-        x = self.wide_conv(x)  # (B, 64, T/16)
-        x = self.block2(x)  # (B, 128, T/64)
-        x = self.block3(x)  # (B, 256, T/256)
-        x = self.block4(x)  # (B, 256, T/256)
-        x = self.flatten(self.pool(x))  # (B, 256)
+        x = self.wide_conv(x)  # (B, 32, T/16)
+        x = self.block2(x)  # (B, 32, T/64)
+        x = self.block3(x)  # (B, 64, T/256)
+        x = self.block4(x)  # (B, 128, T/256)
+        x = self.flatten(self.pool(x))  # (B, 128)
         return self.head(x)  # (B, n_classes)
