@@ -216,3 +216,27 @@ def _display_features(inputs: dict[str, torch.Tensor], model_set: ModelSet, wave
         with torch.inference_mode():
             lfcc = LfccGrid()(wave)[0, 0]
     return mel_db, lfcc.detach().numpy()
+
+
+def explain(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target: int,
+            n_samples: int, *, faithfulness: bool = True) -> tuple[torch.Tensor, np.ndarray, dict]:
+    """One attribution for one model, as the architecture tabs ask for it.
+
+    Takes the same per-set lock as :func:`analyze`, so hooks from concurrent
+    requests never meet on a shared module.
+
+    Returns:
+        ``(map shaped like x, 10 ms time curve, deletion check or {})``.
+    """
+    if method not in attribution.METHODS:
+        raise ValueError(f"unknown attribution method {method!r}; choose from {list(attribution.METHODS)}")
+    if arch not in model_set.models:
+        raise ValueError(f"unknown model {arch!r}; this set has {list(model_set.models)}")
+    if not 0 <= target < len(model_set.classes):
+        raise ValueError(f"target class {target} is outside 0..{len(model_set.classes) - 1}")
+    model = model_set.models[arch]
+    with _lock(model_set):
+        attr = attribution.attribute(model, x, method, target=target)
+        curve = attribution.time_curve(attr, model.input_kind, n_samples)
+        check = attribution.deletion_check(model, x, attr, target) if faithfulness else {}
+    return attr, curve, check
