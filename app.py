@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import html  # noqa: E402
 import json  # noqa: E402
 import threading  # noqa: E402
 import uuid  # noqa: E402
@@ -70,6 +71,8 @@ class Session:
     rendered: set = field(default_factory=set)  # lazy views already drawn for this analysis
 
     def __post_init__(self):
+        for r in self.analysis.models.values():  # keep only what the gallery draws: far less memory per visitor
+            r.trace.feature_maps = plots.shrink_feature_maps(r.trace, r.input_kind)
         for arch, r in self.analysis.models.items():
             for m, attr in r.attributions.items():
                 self.overlays[(arch, m, r.target)] = (attr, r.faithfulness.get(m))
@@ -112,6 +115,22 @@ def _progress_fn(progress):
     return lambda fraction, text: progress(fraction, desc=text)
 
 
+def _run_analysis(audio_path, set_name, methods, progress, faithfulness: bool) -> Session:
+    if not audio_path:
+        raise gr.Error("No audio yet: pick an example, upload a file or record a few seconds.")
+    methods = [m for m in (methods or []) if m in attribution.METHODS] or DEFAULT_METHODS
+    try:
+        progress(0.0, desc="reading the clip")
+        clip = audio.load(audio_path)
+        progress(0.02, desc="loading the models")
+        model_set = get_set(set_name or set_choices()[0])
+    except (audio.AudioError, pretrained.PretrainedError) as e:
+        raise gr.Error(str(e)) from None
+    result = analysis_mod.analyze(clip, model_set, tuple(methods), faithfulness=faithfulness,
+                                  progress=_progress_fn(progress))
+    return Session(result)
+
+
 def analyze(audio_path, set_name, methods, progress=gr.Progress()):
     """Analyse a clip with every model of a set.
 
@@ -123,40 +142,52 @@ def analyze(audio_path, set_name, methods, progress=gr.Progress()):
     Returns:
         The headline (HTML) and the JSON report of the analysis.
     """
-    if not audio_path:
-        raise gr.Error("No audio yet: pick an example, upload a file or record a few seconds.")
-    methods = [m for m in (methods or []) if m in attribution.METHODS] or DEFAULT_METHODS
-    try:
-        progress(0.0, desc="reading the clip")
-        clip = audio.load(audio_path)
-        progress(0.02, desc="loading the models")
-        model_set = get_set(set_name or set_choices()[0])
-    except (audio.AudioError, pretrained.PretrainedError) as e:
-        raise gr.Error(str(e)) from None
-    result = analysis_mod.analyze(clip, model_set, tuple(methods), progress=_progress_fn(progress))
-    session = Session(result)
-    return session, story.headline_html(result) + _notice_html(result), report.report_dict(result)
+    session = _run_analysis(audio_path, set_name, methods, progress, faithfulness=True)
+    a = session.analysis
+    return session, story.headline_html(a) + _notice_html(a), report.report_dict(a)
 
 
-def analyze_if_audio(audio_path, set_name, methods, progress=gr.Progress()):
-    """Like :func:`analyze`, but does nothing when the audio was cleared."""
+def analyze_in_page(audio_path, set_name, methods, progress=gr.Progress()):
+    """The page's analysis: answers first, faithfulness checks in a later step (see add_faithfulness).
+
+    The deletion checks cost more than the answers themselves, so the page shows the headline
+    and Listen & look before running them. Does nothing when the audio was cleared.
+    """
     if not audio_path:
         return gr.skip(), story.empty_headline_html(), gr.skip()
-    return analyze(audio_path, set_name, methods, progress)
+    session = _run_analysis(audio_path, set_name, methods, progress, faithfulness=False)
+    a = session.analysis
+    return session, story.headline_html(a) + _notice_html(a), gr.skip()
+
+
+def add_faithfulness(session, progress=gr.Progress()):
+    """Run the deletion check of every map the page's analysis made; returns the full report."""
+    if session is None:
+        return gr.skip()
+    a = session.analysis
+    model_set = get_set(a.set_name)
+    todo = [(arch, m) for arch, r in a.models.items() for m in r.attributions if m not in r.faithfulness]
+    for k, (arch, m) in enumerate(todo):
+        progress(k / max(1, len(todo)), desc=f"faithfulness: {plots.model_title(arch)}")
+        r = a.models[arch]
+        r.faithfulness[m] = attribution.deletion_check(model_set.models[arch], r.x, r.attributions[m], r.target)
+        session.overlays[(arch, m, r.target)] = (r.attributions[m], r.faithfulness[m])
+    return report.report_dict(a)
 
 
 def _notice_html(a) -> str:
-    text = story.clip_notice(a)
-    if not text:
-        return ""
-    import html
-
-    return '<div class="ae-notice">' + "<br>".join(html.escape(t) for t in text.split("\n")) + "</div>"
+    """The clip's warnings (cropped, padded...) in a yellow box; plain facts (resampled...) in grey."""
+    warnings, facts = story.clip_notes(a)
+    out = "".join(f'<div class="ae-notice">Warning: {html.escape(w)}</div>' for w in warnings)
+    if facts:
+        out += f'<div class="ae-fact">{html.escape(" ".join(facts))}</div>'
+    return out
 
 
 def set_info(set_name):
-    """The untrained banner for the chosen set."""
-    return story.untrained_banner_html(story.is_untrained(set_name or ""))
+    """The untrained banner for the chosen set (hidden for a trained one)."""
+    untrained = story.is_untrained(set_name or "")
+    return gr.update(value=story.untrained_banner_html(untrained), visible=untrained)
 
 
 def render_listen(session):
@@ -178,9 +209,12 @@ def render_compare(session, method):
     card = get_set(a.set_name).card
     archs = [x for x in ARCHS if x in (card.get("models") or {})]
     conf = plots.confusion_matrix(card, archs[0], a.classes) if archs else None
-    return (plots.prediction_table(a), gr.update(choices=[(plots.METHOD_TITLES[m], m) for m in a.methods], value=method),
+    has_frames = any(r.frame_probabilities is not None for r in a.models.values())
+    method_choices = [(plots.METHOD_TITLES[m], m) for m in a.methods]
+    return (plots.prediction_table(a), gr.update(choices=method_choices, value=method),
             plots.listening_timeline(a, method), story.compare_caption(a, method),
-            plots.tcn_frame_timeline(a), story.tcn_caption(a),
+            gr.update(value=plots.tcn_frame_timeline(a) if has_frames else None, visible=has_frames),
+            story.tcn_caption(a),
             story.metrics_rows(card), story.metrics_note(card, a.set_name),
             gr.update(choices=[(plots.model_title(x), x) for x in archs], value=archs[0] if archs else None,
                       visible=bool(archs)), gr.update(value=conf, visible=conf is not None))
@@ -231,8 +265,11 @@ def make_arch_renderer(arch: str):
         if tag in session.rendered:
             return {c: gr.skip() for c in outputs} | {active_view: arch}
         a = session.analysis
-        r = a.models[arch]
         ui = ARCH_UI[arch]
+        if arch not in a.models:
+            missing = f"*The model set '{a.set_name}' has no trained {plots.model_title(arch)}.*"
+            return {c: gr.skip() for c in outputs} | {ui["input_md"]: missing, active_view: arch}
+        r = a.models[arch]
         progress(0.1, desc="drawing the input")
         out = {
             ui["input_plot"]: plots.model_input(a, arch),
@@ -242,9 +279,10 @@ def make_arch_renderer(arch: str):
             ui["why"]: story.why_design(a, arch),
             ui["target"]: gr.update(choices=a.classes, value=r.top),
         }
-        progress(0.4, desc="drawing feature maps")
-        out[ui["fmaps"]] = plots.feature_maps(a, arch)
-        progress(0.7, desc="drawing the attribution")
+        # the feature maps are drawn when their accordion is opened; a new clip closes it again
+        out[ui["fmaps"]] = None
+        out[ui["fmaps_acc"]] = gr.update(open=False)
+        progress(0.5, desc="drawing the attribution")
         method = method if method in attribution.METHODS else a.methods[0]
         if (arch, method, r.target) not in session.overlays:
             method = a.methods[0]
@@ -252,7 +290,7 @@ def make_arch_renderer(arch: str):
         out[ui["overlay"]], out[ui["faith"]] = _overlay(session, arch, method, r.top, opacity)
         if "rf_slider" in ui:
             frames = int(r.x.shape[-1])
-            t = min(frames - 1, max(0, int(np.argmax(r.x[0].mean(0).numpy()))))
+            t = plots.default_frame(a, arch)
             out[ui["rf_slider"]] = gr.update(maximum=frames - 1, value=t)
             out[ui["rf_plot"]] = plots.receptive_field(a, t, arch)
             out[ui["rf_md"]] = story.receptive_field_caption(a, t, arch)
@@ -261,6 +299,18 @@ def make_arch_renderer(arch: str):
         return out
 
     render.__name__ = f"view_{arch}"
+    return render
+
+
+def make_fmaps_renderer(arch: str):
+    def render(session, progress=gr.Progress()):
+        """The feature-map gallery of one model, drawn when its accordion is opened."""
+        if session is None or arch not in session.analysis.models:
+            return gr.skip()
+        progress(0.2, desc="drawing feature maps")
+        return plots.feature_maps(session.analysis, arch)
+
+    render.__name__ = f"feature_maps_{arch}"
     return render
 
 
@@ -363,9 +413,9 @@ CSS = """
 .ae-banner {background: #b3261e; color: white; font-weight: 700; font-size: 1.05rem; padding: 8px 14px;
   border-radius: 8px; letter-spacing: 0.01em}
 .ae-headline {display: flex; flex-direction: column; gap: 6px}
-.ae-cards {display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 8px}
-.ae-card {border: 1px solid #d0d5dd; border-top: 6px solid #888; border-radius: 8px; padding: 6px 10px;
-  background: var(--block-background-fill)}
+.ae-cards {display: flex; flex-wrap: wrap; gap: 8px}
+.ae-card {flex: 1 1 150px; max-width: 330px; border: 1px solid #d0d5dd; border-top: 6px solid #888;
+  border-radius: 8px; padding: 6px 10px; background: var(--block-background-fill)}
 .ae-model {font-size: 0.95rem; font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis}
 .ae-answer {font-size: 1.25rem; margin-top: 2px}
 .ae-class {color: white; font-weight: 700; padding: 0 8px; border-radius: 6px}
@@ -378,6 +428,7 @@ CSS = """
 .ae-waiting {font-weight: 400; color: var(--body-text-color-subdued); padding: 8px 0}
 .ae-notice {background: #fff4ce; color: #5c4400; border-left: 5px solid #e0a800; padding: 6px 10px;
   border-radius: 6px; font-size: 1rem; margin-top: 4px}
+.ae-fact {font-size: 0.95rem; color: var(--body-text-color-subdued)}
 .ae-flow {display: flex; flex-wrap: wrap; align-items: center; gap: 4px}
 .ae-box {border: 2px solid #0072B2; border-radius: 8px; padding: 4px 8px; font-size: 0.95rem; line-height: 1.3;
   background: var(--block-background-fill)}
@@ -387,6 +438,8 @@ CSS = """
 .ae-arrow {font-size: 1.4rem; color: #6b7280}
 .ae-flow-note {font-size: 0.95rem; margin-top: 4px; color: var(--body-text-color-subdued)}
 .ae-caption {font-size: 1.05rem}
+#ae-step-indicator {text-align: center; font-size: 1.15rem}
+#ae-step-text h3 {margin-top: 0}
 #ae-examples .label, #ae-examples button {font-size: 0.95rem}
 """
 
@@ -402,28 +455,32 @@ ARCH_UI: dict[str, dict] = {}
 
 def arch_outputs(arch: str) -> list:
     ui = ARCH_UI[arch]
-    keys = ["input_plot", "input_md", "flow", "layers", "why", "target", "fmaps", "method", "overlay", "faith"]
+    keys = ["input_plot", "input_md", "flow", "layers", "why", "target", "fmaps", "fmaps_acc", "method", "overlay",
+            "faith"]
     keys += [k for k in ("rf_slider", "rf_plot", "rf_md") if k in ui]
     return [ui[k] for k in keys] + [active_view]
 
 
-with gr.Blocks(title="Audio Explainer") as demo:
-    session_state = gr.State(None, time_to_live=3600)
+# delete_cache: gradio's copies of exported files and uploads are removed after an hour (and at exit)
+with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
+    session_state = gr.State(None, time_to_live=1800)
     active_view = gr.State("listen")
     initial_set = set_choices()[0]
 
     gr.Markdown("# Audio Explainer\nWhat do audio neural networks hear? Give them a clip and look inside six of "
                 "them, side by side.", elem_id="ae-title")
-    banner = gr.HTML(story.untrained_banner_html(story.is_untrained(initial_set)), padding=False)
+    banner = gr.HTML(story.untrained_banner_html(story.is_untrained(initial_set)), padding=False,
+                     visible=story.is_untrained(initial_set))
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
             audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Your clip",
                                 elem_id="ae-audio")
         with gr.Column(scale=3, min_width=250):
             set_dd = gr.Dropdown(set_choices(), value=initial_set, label="Model set", interactive=True)
-            methods_cb = gr.CheckboxGroup(METHOD_CHOICES, value=DEFAULT_METHODS, label="Attribution methods "
-                                          "(Compare view; the last three are slower)")
+            methods_cb = gr.Dropdown(METHOD_CHOICES, value=DEFAULT_METHODS, multiselect=True, interactive=True,
+                                     label="Attribution methods for Compare (IG, occlusion, SmoothGrad are slower)")
             run_btn = gr.Button("Analyse", variant="primary")
+            api_trigger = gr.Button(visible=False)  # only the API calls it
         with gr.Column(scale=4, min_width=280, elem_id="ae-examples"):
             ex_paths, ex_labels = _examples()
             if ex_paths:
@@ -437,17 +494,17 @@ with gr.Blocks(title="Audio Explainer") as demo:
         with gr.Tab("Listen & look", id="listen") as tab_listen:
             with gr.Row():
                 with gr.Column(scale=3):
-                    wave_plot = gr.Plot(label="Waveform", format="png")
+                    wave_plot = gr.Plot(show_label=False, label="Waveform", format="png")
                 with gr.Column(scale=1, min_width=240):
                     wave_md = gr.Markdown(NOT_YET, elem_classes="ae-caption")
             with gr.Row():
                 with gr.Column(scale=3):
-                    mel_plot = gr.Plot(label="Mel spectrogram", format="png")
+                    mel_plot = gr.Plot(show_label=False, label="Mel spectrogram", format="png")
                 with gr.Column(scale=1, min_width=240):
                     mel_md = gr.Markdown(elem_classes="ae-caption")
             with gr.Row():
                 with gr.Column(scale=3):
-                    lfcc_plot = gr.Plot(label="LFCC + Δ + ΔΔ grid", format="png")
+                    lfcc_plot = gr.Plot(show_label=False, label="LFCC + Δ + ΔΔ grid", format="png")
                 with gr.Column(scale=1, min_width=240):
                     lfcc_md = gr.Markdown(elem_classes="ae-caption")
             with gr.Accordion("How big is each representation?", open=True):
@@ -455,27 +512,27 @@ with gr.Blocks(title="Audio Explainer") as demo:
                 sizes_md = gr.Markdown(elem_classes="ae-caption")
 
         with gr.Tab("Compare", id="compare") as tab_compare:
-            pred_plot = gr.Plot(label="Every model's probabilities", format="png")
+            pred_plot = gr.Plot(show_label=False, label="Every model's probabilities", format="png")
             with gr.Row():
                 timeline_method = gr.Radio(METHOD_CHOICES[:1], value=DEFAULT_METHODS[0],
                                            label="Attribution method shown below (choose more at the top)")
-            timeline_plot = gr.Plot(label="Where each model listened", format="png")
+            timeline_plot = gr.Plot(show_label=False, label="Where each model listened", format="png")
             timeline_md = gr.Markdown(elem_classes="ae-caption")
-            tcn_plot = gr.Plot(label="TCN: an answer every 10 ms", format="png")
+            tcn_plot = gr.Plot(show_label=False, label="TCN: an answer every 10 ms", format="png")
             tcn_md = gr.Markdown(elem_classes="ae-caption")
             with gr.Accordion("How good is each model? (held-out test scores)", open=False):
                 metrics_md = gr.Markdown()
                 metrics_df = gr.Dataframe(headers=story.METRICS_HEADERS, interactive=False)
                 conf_dd = gr.Dropdown([], label="Confusion matrix of", interactive=True, visible=False)
-                conf_plot = gr.Plot(label="Confusion matrix", format="png", visible=False)
+                conf_plot = gr.Plot(show_label=False, label="Confusion matrix", format="png", visible=False)
 
         for arch in ARCHS:
             with gr.Tab(TAB_LABELS.get(arch, arch), id=arch) as tab:
                 ui: dict = {"tab": tab}
-                gr.Markdown(f"## {plots.model_title(arch)}")
+                gr.Markdown(f"## {plots.model_title(arch)} · {plots.MODEL_SUBTITLES.get(arch, '')}")
                 with gr.Accordion("How your clip becomes this model's input", open=True):
                     ui["input_md"] = gr.Markdown(NOT_YET, elem_classes="ae-caption")
-                    ui["input_plot"] = gr.Plot(label="The real input tensor", format="png")
+                    ui["input_plot"] = gr.Plot(show_label=False, label="The real input tensor", format="png")
                 with gr.Accordion("Layers: shape, parameters, receptive field", open=True):
                     ui["flow"] = gr.HTML("")
                     with gr.Accordion("Full layer table", open=False):
@@ -486,30 +543,28 @@ with gr.Blocks(title="Audio Explainer") as demo:
                                                    interactive=True)
                         ui["target"] = gr.Dropdown([], label="Explain the class", interactive=True)
                         ui["opacity"] = gr.Slider(0.0, 1.0, value=0.6, step=0.05, label="Map opacity")
-                    ui["overlay"] = gr.Plot(label="Attribution overlay", format="png")
+                    ui["overlay"] = gr.Plot(show_label=False, label="Attribution overlay", format="png")
                     ui["faith"] = gr.Markdown(elem_classes="ae-caption")
                 if arch == "tcn":
                     with gr.Accordion("Receptive field: what one output frame can see", open=True):
                         ui["rf_slider"] = gr.Slider(0, 100, value=0, step=1, label="Output frame t")
-                        ui["rf_plot"] = gr.Plot(label="Receptive field", format="png")
+                        ui["rf_plot"] = gr.Plot(show_label=False, label="Receptive field", format="png")
                         ui["rf_md"] = gr.Markdown(elem_classes="ae-caption")
                 with gr.Accordion("Why this design?", open=True):
                     ui["why"] = gr.Markdown(elem_classes="ae-caption")
-                with gr.Accordion("Feature maps: what its filters respond to", open=False):
-                    ui["fmaps"] = gr.Plot(label="Feature maps", format="png")
+                with gr.Accordion("Feature maps: what its filters respond to (click to draw)", open=False) as acc:
+                    ui["fmaps"] = gr.Plot(show_label=False, label="Feature maps", format="png")
+                ui["fmaps_acc"] = acc
                 ARCH_UI[arch] = ui
 
         with gr.Tab("Walkthrough", id="walkthrough") as tab_walk:
             step_state = gr.State(0)
-            with gr.Row():
-                back_btn = gr.Button("← Back", scale=1)
-                step_md = gr.Markdown(story.step_indicator(0))
-                next_btn = gr.Button("Next →", variant="primary", scale=1)
-            with gr.Row():
-                with gr.Column(scale=2, min_width=320):
-                    walk_md = gr.Markdown(NOT_YET, elem_classes="ae-caption", elem_id="ae-step-text")
-                with gr.Column(scale=3):
-                    walk_plot = gr.Plot(label="This step on your clip", format="png")
+            with gr.Row(equal_height=True):
+                back_btn = gr.Button("← Back", scale=0, min_width=120)
+                step_md = gr.Markdown(story.step_indicator(0), elem_id="ae-step-indicator")
+                next_btn = gr.Button("Next →", variant="primary", scale=0, min_width=120)
+            walk_md = gr.Markdown(NOT_YET, elem_classes="ae-caption", elem_id="ae-step-text")
+            walk_plot = gr.Plot(show_label=False, label="This step on your clip", format="png")
 
         with gr.Tab("Hear the explanation", id="hear") as tab_hear:
             with gr.Row():
@@ -522,7 +577,7 @@ with gr.Blocks(title="Audio Explainer") as demo:
                 hear_orig = gr.Audio(label="Your clip", type="numpy", interactive=False)
                 hear_out = gr.Audio(label="Only what the model listened to", type="numpy", interactive=False)
             hear_md = gr.Markdown(NOT_YET, elem_classes="ae-caption")
-            hear_plot = gr.Plot(label="Which cells are kept", format="png")
+            hear_plot = gr.Plot(show_label=False, label="Which cells are kept", format="png")
 
         with gr.Tab("Export", id="export") as tab_export:
             gr.Markdown("Download everything this analysis found: the JSON report (the same as "
@@ -548,7 +603,7 @@ with gr.Blocks(title="Audio Explainer") as demo:
         opacity_by_arch = dict(zip(ARCHS, values[len(ARCHS): 2 * len(ARCHS)]))
         step, h_arch, h_method, h_keep = values[2 * len(ARCHS):]
         if session is None:
-            return {}
+            return {active_view: view}
         if view in ARCH_UI:
             return make_arch_renderer(view)(session, method_by_arch[view], opacity_by_arch[view])
         if view == "walkthrough":
@@ -557,7 +612,7 @@ with gr.Blocks(title="Audio Explainer") as demo:
         if view == "hear":
             outs = hear_open(session, h_arch, h_method, h_keep)
             return dict(zip([hear_orig, hear_out, hear_plot, hear_md, hear_method], outs[:5]))
-        return {}
+        return {active_view: view}
 
     refresh_inputs = ([session_state, active_view] + [ARCH_UI[x]["method"] for x in ARCHS]
                       + [ARCH_UI[x]["opacity"] for x in ARCHS] + [step_state, hear_arch, hear_method, hear_keep])
@@ -565,24 +620,31 @@ with gr.Blocks(title="Audio Explainer") as demo:
     refresh_outputs += [step_state, step_md, walk_md, walk_plot, hear_orig, hear_out, hear_plot, hear_md, hear_method]
 
     def chain(event):
-        """Listen & look first, then Compare, then whatever lazy view is open."""
-        return (event
-                .then(render_listen, [session_state], listen_outputs, api_name="render_listen",
+        """Listen & look first, then the faithfulness checks, then Compare, then whatever lazy view is open."""
+        return (event  # .success: a refused file keeps the views of the last good clip, untouched
+                .success(render_listen, [session_state], listen_outputs, api_name="render_listen",
                       api_visibility="undocumented")
+                .then(add_faithfulness, [session_state], [report_json], api_name="faithfulness",
+                      api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
+                      show_progress_on=[timeline_plot])
                 .then(render_compare, [session_state, timeline_method], compare_outputs, api_name="render_compare",
                       api_visibility="undocumented")
                 .then(refresh_open, refresh_inputs, refresh_outputs, api_name="refresh_open_view",
                       api_visibility="undocumented"))
 
-    chain(run_btn.click(analyze, analysis_inputs, analysis_outputs, api_name="analyze", concurrency_id="models",
-                        concurrency_limit=1, show_progress_on=[headline]))
-    chain(audio_in.change(analyze_if_audio, analysis_inputs, analysis_outputs, api_name="analyze_on_change",
+    chain(run_btn.click(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_button",
+                        api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
+                        show_progress_on=[headline]))
+    # the API's /analyze: the same analysis with its faithfulness checks, returning headline + report
+    api_trigger.click(analyze, analysis_inputs, analysis_outputs, api_name="analyze", concurrency_id="models",
+                      concurrency_limit=1)
+    chain(audio_in.change(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_on_change",
                           api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
                           trigger_mode="always_last", show_progress_on=[headline]))
-    chain(set_dd.input(analyze_if_audio, analysis_inputs, analysis_outputs, api_name="analyze_on_set_change",
+    chain(set_dd.input(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_on_set_change",
                        api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
                        trigger_mode="always_last", show_progress_on=[headline]))
-    chain(methods_cb.input(analyze_if_audio, analysis_inputs, analysis_outputs, api_name="analyze_on_methods_change",
+    chain(methods_cb.input(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_on_methods_change",
                            api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
                            trigger_mode="always_last", show_progress_on=[headline]))
     set_dd.change(set_info, [set_dd], [banner], api_name="set_info")
@@ -603,13 +665,14 @@ with gr.Blocks(title="Audio Explainer") as demo:
                          api_name=f"view_{arch}", api_visibility="undocumented", concurrency_id="models",
                          concurrency_limit=1)
         overlay_inputs = [session_state, ui["method"], ui["target"], ui["opacity"]]
-        for trigger in (ui["method"].input, ui["target"].input):
-            trigger(make_overlay_handler(arch), overlay_inputs, [ui["overlay"], ui["faith"]],
-                    api_name=f"overlay_{arch}", concurrency_id="models", concurrency_limit=1,
-                    trigger_mode="always_last")
+        gr.on([ui["method"].input, ui["target"].input], make_overlay_handler(arch), overlay_inputs,
+              [ui["overlay"], ui["faith"]], api_name=f"overlay_{arch}", concurrency_id="models",
+              concurrency_limit=1, trigger_mode="always_last")
         ui["opacity"].release(make_overlay_handler(arch), overlay_inputs, [ui["overlay"], ui["faith"]],
                               api_name=f"overlay_opacity_{arch}", api_visibility="undocumented",
                               trigger_mode="always_last")
+        ui["fmaps_acc"].expand(make_fmaps_renderer(arch), [session_state], [ui["fmaps"]],
+                               api_name=f"feature_maps_{arch}")
         if "rf_slider" in ui:
             ui["rf_slider"].release(make_rf_handler(arch), [session_state, ui["rf_slider"]],
                                     [ui["rf_plot"], ui["rf_md"]], api_name=f"receptive_field_{arch}",
@@ -636,9 +699,15 @@ with gr.Blocks(title="Audio Explainer") as demo:
 
 
 def _warm_up() -> None:
-    """Load the default set in the background while the server starts, so the first clip is quick."""
+    """Load the default set and run it once on a second of silence while the server starts.
+
+    The first pass through each model pays one-off costs (allocations, kernel selection); paying
+    them here, in the background, keeps them out of the first person's wait.
+    """
     try:
-        get_set(set_choices()[0])
+        model_set = get_set(set_choices()[0])
+        clip = audio.load((audio.SAMPLE_RATE, np.zeros(audio.SAMPLE_RATE, dtype=np.float32)))
+        analysis_mod.analyze(clip, model_set, ("saliency",), faithfulness=False)
     except Exception:  # a broken set is reported to the user on their first request instead
         pass
 
@@ -653,5 +722,6 @@ if __name__ == "__main__":
         allowed_paths=[str(EXAMPLES_DIR)],
         show_error=True,
         footer_links=["api"],
+        state_session_capacity=100,  # the oldest sessions' analyses are dropped beyond this
         run_history=False,
     )

@@ -52,7 +52,9 @@ class AttributionConfig:
     smoothgrad_samples: int = 12  # noisy copies averaged by SmoothGrad
     smoothgrad_noise: float = 0.15  # noise stdev as a fraction of the input's range (Smilkov et al.: 10-20 %)
     seed: int = 0  # seed of SmoothGrad's noise; fixed so a clip always gets the same map
-    batch_elements: int = 262_144  # input elements per internal batch: bounds memory; larger batches ran no faster on 2 cores
+    # input elements per internal batch of IG, SmoothGrad and occlusion: bounds memory,
+    # and larger batches ran no faster on 2 cores
+    batch_elements: int = 262_144
 
 
 DEFAULT = AttributionConfig()
@@ -140,7 +142,9 @@ def _occlusion(model, x, target, ref, kind, window, stride, batch_elements) -> t
         stride = stride or default_stride
     stride = stride or window
     if len(window) != x.ndim - 1 or len(stride) != x.ndim - 1:
-        raise ValueError(f"occlusion window {window} and stride {stride} must have {x.ndim - 1} axes for input {tuple(x.shape)}")
+        raise ValueError(
+            f"occlusion window {window} and stride {stride} need {x.ndim - 1} axes for input {tuple(x.shape)}"
+        )
     window = tuple(min(w, s) for w, s in zip(window, x.shape[1:]))  # short clips: never wider than the input
     per_eval = max(1, batch_elements // x.numel())
     return Occlusion(model).attribute(
@@ -187,8 +191,9 @@ def attribute(
     if not isinstance(x, torch.Tensor) or x.ndim < 2:
         raise ValueError(f"expected a batched model input (B, ...), got {getattr(x, 'shape', type(x))}")
     kind = getattr(model, "input_kind", None)
-    x = torch.nan_to_num(x.detach().clone())  # Captum flips requires_grad on its input: never on the caller's
-    with model_lock(model), torch.enable_grad():
+    # gradients must flow even when the caller runs under no_grad or inference_mode
+    with model_lock(model), torch.inference_mode(False), torch.enable_grad():
+        x = torch.nan_to_num(x.detach().clone())  # Captum flips requires_grad on its input: never on the caller's
         model.eval()
         t = _target(model, x, target)
         if method == "saliency":
@@ -260,7 +265,7 @@ def time_curve(attr, kind: str, n_samples: int) -> np.ndarray:
     mass = time_mass(attr, kind)
     start, step, steps = time_grid(kind, n_samples)
     if mass.shape[0] != steps:
-        raise ValueError(f"a {kind} input of a {n_samples}-sample clip has {steps} time steps, the map has {mass.shape[0]}")
+        raise ValueError(f"a {kind} input of a {n_samples}-sample clip has {steps} time steps, the map {mass.shape[0]}")
     centres = start + step * np.arange(steps)
     mass = np.where(centres <= n_samples / SAMPLE_RATE + 1e-9, mass, 0.0)  # right-padding lies past the end
     edges = start - step / 2 + step * np.arange(steps + 1)

@@ -99,7 +99,8 @@ def importance_map(attr, kind: str, n_samples: int) -> torch.Tensor:
         return _mel_to_bins(DEFAULT.mel128_n_mels, DEFAULT.mel128_n_fft) @ mel
     if kind == "mel224":
         pic = a.reshape(-1, DEFAULT.image_size, DEFAULT.image_size).mean(dim=0)  # (224, 224), channels are copies
-        mel = F.interpolate(pic[None, None], size=(DEFAULT.mel224_n_mels, frames), mode="bilinear", align_corners=False)[0, 0]
+        size = (DEFAULT.mel224_n_mels, frames)
+        mel = F.interpolate(pic[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
         return _mel_to_bins(DEFAULT.mel224_n_mels, DEFAULT.mel224_n_fft) @ mel.clamp_min(0.0)
     raise KeyError(f"unknown input kind {kind!r}")
 

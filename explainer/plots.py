@@ -30,13 +30,21 @@ if TYPE_CHECKING:
 
 SR = CFG.sample_rate
 DPI = 100
-MODEL_TITLES = {
+MODEL_TITLES = {  # short enough for a headline card and a tab
     "waveform_cnn": "1D waveform CNN",
-    "spectrogram_cnn": "2D mel-spectrogram CNN",
-    "baseline_cnn": "Beginner CNN (128×128)",
+    "spectrogram_cnn": "2D spectrogram CNN",
+    "baseline_cnn": "Beginner CNN",
     "lfcc_cnn": "LFCC-grid CNN",
-    "tcn": "Temporal conv net (TCN)",
+    "tcn": "TCN",
     "spectrogram_vit": "Spectrogram ViT",
+}
+MODEL_SUBTITLES = {  # what each name stands for, for headings
+    "waveform_cnn": "a 1D CNN that reads the raw samples",
+    "spectrogram_cnn": "a 2D CNN on the 64-band mel spectrogram",
+    "baseline_cnn": "the classic tutorial CNN on a fixed 128 × 128 mel picture",
+    "lfcc_cnn": "a 2D CNN on the LFCC + Δ + ΔΔ grid that pools time only",
+    "tcn": "a temporal convolutional network: dilated causal 1D convolutions, one answer per 10 ms",
+    "spectrogram_vit": "a Vision Transformer on the mel spectrogram resized to 224 × 224",
 }
 METHOD_TITLES = {
     "saliency": "Saliency",
@@ -418,7 +426,7 @@ def confusion_matrix(card: dict, arch: str, classes: list[str]) -> Figure:
     """The held-out confusion matrix of one model from the set's card, rows = true class."""
     test = (card.get("models", {}).get(arch) or {}).get("test") or {}
     conf = np.asarray(test.get("confusion") or np.zeros((len(classes), len(classes))), dtype=float)
-    fig = _figure(7.5, 6.2)
+    fig = _figure(7.5, 5.4)
     ax = fig.add_subplot()
     rows = conf.sum(1, keepdims=True)
     share = np.divide(conf, rows, out=np.zeros_like(conf), where=rows > 0)
@@ -473,7 +481,8 @@ def _input_mel64(fig, analysis: Analysis, arch: str) -> None:
     lo, hi = _limits(x, 0.5, 100)
     im = _specshow(ax, x, CFG.mel64_hop, y_axis="mel", fmin=0.0, fmax=SR / 2, cmap="magma", vmin=lo, vmax=hi)
     _colorbar(fig, im, ax, "(dB + 50) / 20")
-    ax.set_title(f"Input tensor {tuple(r.x.shape)}: the 64-band log-mel, shifted and scaled the same way for every clip")
+    ax.set_title(f"Input tensor {tuple(r.x.shape)}: the 64-band log-mel, "
+                 "shifted and scaled the same way for every clip")
     _seconds_axis(ax)
 
 
@@ -506,8 +515,8 @@ def _input_baseline(fig, analysis: Analysis, arch: str) -> None:
     im2 = right.imshow(x, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1)
     if frames < 128:
         right.axvspan(frames - 0.5, 127.5, facecolor="none", edgecolor="#00E5FF", hatch="//", linewidth=2)
-        right.text((frames + 127) / 2, 64, "padding\n(the clip's\nminimum)", color="white", ha="center",
-                   va="center", fontsize=12, fontweight="bold")
+        right.text((frames + 127) / 2, 64, "padding", color="white", ha="center", va="center", fontsize=13,
+                   fontweight="bold", rotation=90)
     _colorbar(fig, im2, right, "min-max scaled to 0…1")
     right.set_title(f"Input {tuple(r.x.shape)}:\n{lo:.0f}…{hi:.0f} dB squeezed into 0…1")
     right.set_xlabel("frame (of 128)")
@@ -572,6 +581,16 @@ def _input_vit(fig, analysis: Analysis, arch: str) -> None:
     right.set_ylabel(f"bands {_stretch(224 / before.shape[0])}")
 
 
+def default_frame(analysis: Analysis, arch: str = "tcn") -> int:
+    """A good first frame for the receptive-field view: loud, and with a full window behind it."""
+    r = analysis.models[arch]
+    x = _np(r.x)[0]
+    frames = x.shape[-1]
+    rf = int(r.trace.layers[-1].receptive_field or 1)
+    loud = int(np.argmax(x.mean(0))) if frames else 0
+    return int(np.clip(max(loud, rf - 1), 0, frames - 1))
+
+
 def _stretch(f: float) -> str:
     return f"stretched ×{f:.2f}" if f >= 1 else f"squeezed ×{f:.2f}"
 
@@ -615,6 +634,33 @@ def _pick_maps(trace, limit: int) -> list[str]:
     return chosen
 
 
+def shrink_feature_maps(trace, kind: str, max_layers: int = 5) -> dict[str, np.ndarray]:
+    """Only what :func:`feature_maps` draws: the chosen layers, a few channels, time cut to screen size.
+
+    A 30 s clip keeps about 60 MB of maps per analysis; a browser session only needs what
+    fits on a 1,200-pixel-wide figure. Long time axes are reduced by a block maximum, which
+    keeps the peaks of sparse (ReLU) activations visible.
+    """
+    out = {}
+    for name in _pick_maps(trace, max_layers):
+        fmap = np.asarray(trace.feature_maps[name])
+        # 2D maps are drawn as 4 small pictures each; 1D maps as one wide picture of 8 rows
+        channels, max_steps = (4, 400) if fmap.ndim == 3 else (8, 1200)
+        fmap = fmap[:channels]
+        axis = 1 if kind == "lfcc" and fmap.ndim == 3 else fmap.ndim - 1  # the time axis of this map
+        steps = fmap.shape[axis]
+        if steps > max_steps:
+            k = int(np.ceil(steps / max_steps))
+            pad = [(0, 0)] * fmap.ndim
+            pad[axis] = (0, k * int(np.ceil(steps / k)) - steps)
+            fmap = np.pad(fmap, pad, mode="edge")
+            shape = list(fmap.shape)
+            shape[axis: axis + 1] = [shape[axis] // k, k]
+            fmap = fmap.reshape(shape).max(axis=axis + 1)
+        out[name] = np.ascontiguousarray(fmap, dtype=np.float32)
+    return out
+
+
 @_styled
 def feature_maps(analysis: Analysis, arch: str, channels: int = 4, max_layers: int = 5) -> Figure:
     """Small multiples: the first channels of the model's feature maps, one row per layer."""
@@ -641,7 +687,7 @@ def feature_maps(analysis: Analysis, arch: str, channels: int = 4, max_layers: i
             ax.imshow(fmap, aspect="auto", cmap="viridis", vmin=lo, vmax=hi,
                       extent=(0, duration, fmap.shape[0] - 0.5, -0.5))
             ax.set_yticks(range(fmap.shape[0]))
-            ax.tick_params(axis="y", labelsize=9)
+            ax.tick_params(axis="y", labelsize=10)
             ax.set_ylabel(label(name), rotation=0, ha="right", va="center", fontsize=11)
         _seconds_axis(axes[-1])
         fig.suptitle(f"{model_title(arch)}: the first {maps[0].shape[0]} channels of some layers, over the clip "
@@ -748,7 +794,7 @@ def attribution_overlay(analysis: Analysis, arch: str, attr, method: str, target
         ax.set_xlabel("frame of the 128×128 input (32 ms each)")
     else:  # mel224: the three channels are one picture
         im = _overlay_2d(ax, x[0], a.sum(0), signed, opacity, extent=(0, 224, 0, 224), y_label="row (of 224)")
-        ax.set_xlabel(f"column (of 224); the clip's {dur:.2f} s are stretched across it")
+        ax.set_xlabel(f"column (of 224); the clip's {dur:.2f} s are spread over all 224")
     cb = _colorbar(fig, im, ax, "for (red) / against (blue)" if signed else "importance (1 = top 1%)")
     cb.ax.tick_params(labelsize=10)
     ax.set_title(f"{METHOD_TITLES.get(method, method)} for '{target}' on the {model_title(arch)}'s own input")
@@ -764,6 +810,7 @@ def receptive_field(analysis: Analysis, t: int, arch: str = "tcn") -> Figure:
     t = int(np.clip(t, 0, frames - 1))
     rf = int(r.trace.layers[-1].receptive_field or 1)
     lo_f = max(0, t - rf + 1)
+    seen = t - lo_f + 1
     step = CFG.mel64_hop / SR
     fig = _figure(12, 4.8)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1.4, 1])
@@ -776,8 +823,9 @@ def receptive_field(analysis: Analysis, t: int, arch: str = "tcn") -> Figure:
         top.axvspan((t + 0.5) * step, (frames - 0.5) * step, facecolor="black", alpha=0.55)
     top.axvline(t * step, color="white", linewidth=2)
     top.set_ylabel("mel band")
-    top.set_title(f"Output frame {t} ({t * step:.2f} s) sees input frames {lo_f}–{t}: "
-                  f"{rf} frames ≈ {rf * step:.2f} s, and nothing after it (darkened)")
+    top.set_title(f"Output frame {t} ({t * step:.2f} s) sees input frames {lo_f}–{t} "
+                  f"({seen} of its {rf}-frame reach, "
+                  f"{seen * step:.2f} s); never anything later (dark)")
     probs = r.frame_probabilities
     colors = class_colors(analysis.classes)
     if probs is not None:
@@ -836,11 +884,14 @@ def stft_frames(analysis: Analysis) -> Figure:
     for k, c in enumerate(colors):
         a = start + k * CFG.mel64_hop
         top.axvspan(1000 * a / SR, 1000 * (a + CFG.mel64_win) / SR, ymin=0.05 + 0.3 * k, ymax=0.3 + 0.3 * k,
-                    color=c, alpha=0.55, label=f"frame {k + 1}: {1000 * a / SR:.0f}–{1000 * (a + CFG.mel64_win) / SR:.0f} ms")
+                    color=c, alpha=0.55)
     top.set_xlabel("time (ms)")
     top.set_yticks([])
-    top.legend(loc="upper right", ncols=3)
     top.set_title("Windows of 400 samples (25 ms) that start every 160 samples (10 ms) and overlap")
+    for k, c in enumerate(colors):
+        a = start + k * CFG.mel64_hop
+        top.text(1000 * (a + CFG.mel64_win / 2) / SR, top.get_ylim()[0] + (0.17 + 0.3 * k) * np.ptp(top.get_ylim()),
+                 f"frame {k + 1}", ha="center", va="center", fontsize=11, fontweight="bold")
     db = _stft_db(wave)
     db = np.maximum(db, db.max() - 80)
     lo, hi = _limits(db, 0.5, 100)
@@ -875,6 +926,7 @@ def mel_filters(analysis: Analysis) -> Figure:
     im = _specshow(bottom, mel, CFG.mel64_hop, y_axis="mel", fmin=0.0, fmax=SR / 2, cmap="magma", vmin=lo, vmax=hi)
     _colorbar(fig, im, bottom, "dB")
     bottom.set_title("Your clip through those filters: one row per filter")
+    _seconds_axis(bottom)
     return fig
 
 
@@ -902,7 +954,8 @@ def lfcc_spreadsheet(analysis: Analysis, rows: int = 8) -> Figure:
             ax.text(j, i, f"{block[i, j]:.2f}", ha="center", va="center", fontsize=11)
     ax.set_xticks(range(len(cols)), names)
     ax.xaxis.tick_top()
-    ax.set_yticks(range(block.shape[0]), [f"row {start + i} ({(start + i) / 100:.2f} s)" for i in range(block.shape[0])])
+    ax.set_yticks(range(block.shape[0]),
+                  [f"row {start + i} ({(start + i) * CFG.lfcc_hop / SR:.2f} s)" for i in range(block.shape[0])])
     for x in (2.5, 3.5, 6.5):
         ax.axvline(x, color="black", linewidth=2.5)
     ax.set_xlabel(f"{rows} of {frames} rows and 10 of 180 columns (the thick lines hide the columns in between)")
@@ -928,8 +981,8 @@ def conv_on_grid(analysis: Analysis) -> Figure:
     lfcc = grid[:, :60]
     std = lfcc.std(0, keepdims=True)
     z = (lfcc - lfcc.mean(0, keepdims=True)) / np.where(std > 1e-9, std, 1.0)  # c0 must not dominate
-    row_c = [_mean_corr(z, lag, axis=0) for lag in lags]
-    col_c = [_mean_corr(z, lag, axis=1) for lag in lags]
+    row_c = [mean_correlation(z, lag, axis=0) for lag in lags]
+    col_c = [mean_correlation(z, lag, axis=1) for lag in lags]
     right.plot(lags, row_c, "o-", color="#0072B2", linewidth=2, label="rows (time) apart")
     right.plot(lags, col_c, "s-", color="#E69F00", linewidth=2, label="LFCC columns apart")
     right.set_ylim(-1, 1)
@@ -941,7 +994,7 @@ def conv_on_grid(analysis: Analysis) -> Figure:
     return fig
 
 
-def _mean_corr(block: np.ndarray, lag: int, axis: int) -> float:
+def mean_correlation(block: np.ndarray, lag: int, axis: int) -> float:
     """Mean correlation of the grid with itself shifted by ``lag`` along ``axis`` (0 for silence)."""
     a = block.astype(np.float64)
     if axis == 0:
@@ -1039,10 +1092,10 @@ def one_d_vs_two_d(analysis: Analysis) -> Figure:
     left.set_yticks([])
     left.set_title("1D: a 64-sample kernel slides along time only\n(shown every 16 samples; it moves 4 at a time)")
     t0 = int(np.clip(np.argmax(mel.mean(0)) - 15, 0, max(0, mel.shape[1] - 30)))
-    win = mel[:, t0:t0 + 30]
+    win = mel[8:40, t0:t0 + 30]  # 32 bands x 30 frames: the 3x3 box stays roughly square
     lo, hi = _limits(win, 0.5, 100)
     right.imshow(win, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi,
-                 extent=(t0 - 0.5, t0 + win.shape[1] - 0.5, -0.5, 63.5))
+                 extent=(t0 - 0.5, t0 + win.shape[1] - 0.5, 7.5, 39.5))
     right.add_patch(Rectangle((t0 + 12.5, 20.5), 3, 3, fill=False, edgecolor="#00E5FF", linewidth=3))
     right.annotate("", xy=(t0 + 22, 22), xytext=(t0 + 16.5, 22),
                    arrowprops={"arrowstyle": "->", "color": "#00E5FF", "lw": 2.5})
@@ -1084,7 +1137,10 @@ def dilation_diagram(analysis: Analysis, arch: str = "tcn") -> Figure:
     left.set_xticks([0, n - 1], ["t − 15", "t"])
     left.set_title("Sketch with kernel 2, dilations 1, 2, 4, 8:\noutput t sees 16 past inputs, never the future")
     left.set_xlim(-1, n)
-    if r is not None:
+    if r is None:
+        right.axis("off")
+        right.text(0.5, 0.5, "This set has no TCN", ha="center", va="center", fontsize=14)
+    else:
         recs = [rec for rec in r.trace.layers if rec.receptive_field is not None and "conv" in rec.type.lower()]
         names = [rec.name.replace("blocks.", "b").replace(".conv", " conv") for rec in recs]
         rfs = [rec.receptive_field for rec in recs]

@@ -93,16 +93,22 @@ def summary_line(analysis: Analysis) -> str:
     best, count, total = vote(analysis)
     if total == 0:
         return "No model ran."
+    if total == 1:
+        arch = next(iter(analysis.models))
+        return (f"The only model in this set, the {title(arch)}, hears **{best}**. The set has {total} of the "
+                f"{len(plots.MODEL_TITLES)} architectures; the other tabs stay empty.")
+    partial = (f" (this set has {total} of the {len(plots.MODEL_TITLES)} architectures)"
+               if total < len(plots.MODEL_TITLES) else "")
     if count == total:
-        return f"All {total} models hear **{best}**."
+        return f"All {total} models hear **{best}**{partial}."
     if count > total / 2:
         others = [f"{title(a)} says {r.top}" for a, r in analysis.models.items() if r.top != best]
-        return f"**{count} of {total} models hear {best}** ({'; '.join(others)})."
+        return f"**{count} of {total} models hear {best}** ({'; '.join(others)}){partial}."
     tally = {}
     for r in analysis.models.values():
         tally[r.top] = tally.get(r.top, 0) + 1
     parts = ", ".join(f"{k} × {v}" for k, v in sorted(tally.items(), key=lambda kv: -kv[1]))
-    return f"**The models disagree** ({parts}). A mixed or unusual sound often does this."
+    return f"**The models disagree** ({parts}){partial}. A mixed or unusual sound often does this."
 
 
 def headline_html(analysis: Analysis) -> str:
@@ -123,7 +129,8 @@ def headline_html(analysis: Analysis) -> str:
         )
     summary = html.escape(summary_line(analysis)).replace("**", "")
     cls = "ae-summary ae-untrained-summary" if untrained else "ae-summary"
-    return f'<div class="ae-headline"><div class="ae-cards">{"".join(cards)}</div><div class="{cls}">{summary}</div></div>'
+    return (f'<div class="ae-headline"><div class="ae-cards">{"".join(cards)}</div>'
+            f'<div class="{cls}">{summary}</div></div>')
 
 
 def empty_headline_html() -> str:
@@ -138,17 +145,22 @@ def untrained_banner_html(visible: bool) -> str:
             'weights. Shapes, layers and sizes are real; predictions and attributions are noise.</div>')
 
 
-def clip_notice(analysis: Analysis) -> str:
-    """The clip's warnings (cropped, padded, resampled...) as a visible notice; '' when there are none."""
+def clip_notes(analysis: Analysis) -> tuple[list[str], list[str]]:
+    """(warnings, facts) about the clip: cropped or padded clips warn; resampling is just a fact."""
     clip = analysis.clip
-    notes = list(clip.warnings)
+    facts = []
     if clip.source_sample_rate != SR:
-        notes.append(f"Resampled from {_n(clip.source_sample_rate)} Hz to {_n(SR)} Hz, the rate every model uses.")
+        facts.append(f"Converted from {_n(clip.source_sample_rate)} to {_n(SR)} samples per second, the rate every "
+                     "model uses.")
     if clip.source_channels > 1:
-        notes.append(f"{clip.source_channels} channels were averaged into one.")
-    if not notes:
-        return ""
-    return "\n".join(f"⚠️ {n}" for n in notes)
+        facts.append(f"Its {clip.source_channels} channels were averaged into one.")
+    return list(clip.warnings), facts
+
+
+def clip_notice(analysis: Analysis) -> str:
+    """The clip's warnings and facts as plain lines ('' when there are none)."""
+    warnings, facts = clip_notes(analysis)
+    return "\n".join([f"Warning: {w}" for w in warnings] + facts)
 
 
 # ---------------------------------------------------------------- Listen & look
@@ -212,9 +224,6 @@ def listen_captions(analysis: Analysis) -> dict[str, str]:
             f"so short clips are blown up and long ones squeezed."
         ),
     }
-    if "mel picture 3x224x224" in sizes and raw["elements"]:
-        pic = sizes["mel picture 3x224x224"]
-        out["sizes"] += f" For this clip it holds {pic['vs_samples']:.2f}× as many numbers as the sound itself."
     return out
 
 
@@ -290,9 +299,10 @@ def metrics_note(card: dict, set_name: str) -> str:
     models = card.get("models") or {}
     split = next(((m.get("test") or {}).get("split") for m in models.values() if m.get("test")), None)
     n = next(((m.get("test") or {}).get("n") for m in models.values() if m.get("test")), None)
-    where = ("the held-out test clips (voices, instruments and drum kits kept out of training)"
+    where = ("held-out test clips: voices, instruments and drum kits kept out of training"
              if split == "test" else "the validation clips")
     extra = f" ({_n(n)} clips)" if n else ""
+    where, extra = (f"{_n(n)} {where}", "") if n and split == "test" else (where, extra)
     frame = (models.get("tcn") or {}).get("test", {}).get("frame_accuracy")
     frame_txt = f" The TCN labels {100 * frame:.1f}% of 10 ms frames of sequence clips correctly." if frame else ""
     return (f"How good is each model? Accuracy on {where}{extra} of the set *{set_name}*. A model can be sure and "
@@ -384,7 +394,8 @@ def layer_flow_html(analysis: Analysis, arch: str) -> str:
         params = sum(x.params for x in recs)
         kinds = " → ".join(dict.fromkeys(x.type for x in recs))
         heavy = " ae-heavy" if params / total > 0.5 else ""
-        share = f"{100 * params / total:.0f}% of weights" if params else "no weights"
+        pct = 100 * params / total
+        share = "no weights" if not params else (f"{_n(params)} weights" + (f" · {pct:.0f}%" if pct >= 1 else ""))
         boxes.append(f'<div class="ae-box{heavy}"><b>{html.escape(key)}</b><br><small>{html.escape(kinds)}</small>'
                      f'<br><code>{_shape(recs[-1].shape[1:])}</code><br><small>{share}</small></div>')
     return ('<div class="ae-flow">' + '<span class="ae-arrow">→</span>'.join(boxes) + "</div>"
@@ -451,7 +462,8 @@ def why_design(analysis: Analysis, arch: str) -> str:
         return (
             "**A fixed-size picture.** This is the classic first audio network of a tutorial: it wants exactly "
             "128 × 128 numbers, so every clip is cut or padded to about 4.1 s, whatever it contains.\n\n"
-            f"**Flatten is expensive.** After two conv + pool stages the maps are {_shape(flat.shape[1:]) if flat else '?'}"
+            "**Flatten is expensive.** After two conv + pool stages the maps are "
+            f"{_shape(flat.shape[1:]) if flat else '?'}"
             f" numbers laid out in a line. Flatten keeps every position of every map, and the dense layer after it "
             f"connects each of those {_n(flat.shape[-1]) if flat else '?'} numbers to each of its "
             f"{_n(dense.shape[-1]) if dense else '?'} units: **{_n(dense.params) if dense else '?'} weights, "
@@ -485,7 +497,7 @@ def why_design(analysis: Analysis, arch: str) -> str:
             "where the tell-tale artefacts hide in fine spectral detail."
         )
     if kind == "mel_seq":
-        convs = [x for x in layers if "Conv" in x.type and x.receptive_field]
+        convs = [x for x in layers if x.type == "CausalConv1d" or (x.name.startswith("blocks") and "Conv" in x.type)]
         rf = layers[-1].receptive_field or 1
         ms = layers[-1].receptive_field_ms or 0.0
         dil = getattr(_model_attr(analysis, arch), "dilations", None)
@@ -608,9 +620,9 @@ def _step_mel(a: Analysis) -> str:
     n = _samples(a)
     frames = n_frames(n, CFG.mel64_hop)
     return ("Our ears tell 100 Hz from 200 Hz easily, but 7,100 Hz from 7,200 Hz hardly at all. The **mel scale** "
-            "copies that: the 64 triangular filters above are narrow and packed at low frequencies and wide at high "
-            "ones. Each filter adds up the energy it covers, then we take the logarithm (decibels), because loudness "
-            f"is heard on a log scale too. Result for your clip: **64 × {frames} = {_n(64 * frames)} numbers** "
+            "copies that: the 64 triangular filters in the figure are narrow and packed at low frequencies and wide "
+            "at high ones. Each filter adds up the energy it covers, then we take the logarithm (decibels), because "
+            f"loudness is heard on a log scale too. Result for your clip: **64 × {frames} = {_n(64 * frames)} numbers** "
             f"instead of {_n((CFG.mel64_n_fft // 2 + 1) * frames)}, keeping what matters most to a listener.")
 
 
@@ -622,16 +634,16 @@ def _step_lfcc(a: Analysis) -> str:
             "numbers: the first ones describe the broad tilt, later ones ever finer ripples. Then add how each number "
             f"changes (**Δ**, over {CFG.delta_win} neighbouring frames) and how that change changes (**ΔΔ**). Your "
             f"clip becomes a spreadsheet of **{rows} rows × 180 columns = {_n(rows * 180)} cells**: a row per 10 ms, "
-            "a fixed measurement per column. Above are real cells from the loudest part of your clip.")
+            "a fixed measurement per column. The figure prints real cells from the loudest part of your clip.")
 
 
 def _step_conv(a: Analysis) -> str:
     g = np.asarray(a.lfcc_grid, dtype=np.float64)[:, :60]
     std = g.std(0, keepdims=True)
     z = (g - g.mean(0, keepdims=True)) / np.where(std > 1e-9, std, 1.0)
-    r1 = plots._mean_corr(z, 1, 0)
-    r10 = plots._mean_corr(z, 10, 0)
-    c1 = plots._mean_corr(z, 1, 1)
+    r1 = plots.mean_correlation(z, 1, 0)
+    r10 = plots.mean_correlation(z, 10, 0)
+    c1 = plots.mean_correlation(z, 1, 1)
     return ("A 2D convolution slides a small window (3 × 3) over a grid and asks the same question everywhere: "
             "*is my pattern here?* It does not care that the grid came from audio. It only pays off if neighbouring "
             f"cells are related. Measured on your clip: rows 10 ms apart correlate at **{r1:.2f}**, rows 100 ms "
@@ -651,7 +663,8 @@ def _step_pool(a: Analysis) -> str:
     rows = g.shape[0]
     return ("Pooling shrinks a grid by averaging neighbours. A square **(2, 2)** pool halves rows *and* columns: "
             f"after three of them your {rows} × 180 grid is {rows // 8} × {len(spans)}, and output column {mixed} "
-            f"averages original columns **{lo}–{hi}**: LFCC {lo}–59 together with Δ 0–{hi - 60} (red box). On your "
+            f"averages original columns **{lo}–{hi}**: LFCC {lo}–59 together with Δ 0–{hi - 60} (red box). "
+            "On your "
             f"clip LFCC 59 averages {m59:.2f} and Δ 0 averages {m60:.2f}; once blended, no later layer can tell "
             "which was which. A **(2, 1)** pool halves only the time rows, so the middle panel keeps every column "
             f"exactly where it was ({rows // 8} × 180). That is why the LFCC-grid CNN pools with (2, 1).")
@@ -684,12 +697,13 @@ def _step_dilation(a: Analysis) -> str:
         return "This set has no TCN."
     rf = r.trace.layers[-1].receptive_field or 1
     ms = r.trace.layers[-1].receptive_field_ms or 0
-    convs = [x for x in r.trace.layers if "Conv" in x.type and x.name.startswith("blocks")]
+    convs = [x for x in r.trace.layers
+             if x.type == "CausalConv1d" or (x.name.startswith("blocks") and "Conv" in x.type)]
     return ("How far back can a frame-by-frame model look? An ordinary 3-wide convolution adds 2 frames of reach per "
             "layer. A **dilated** convolution spaces its taps out: with dilation 4 the taps are 4 frames apart, so "
             "the same 3 weights span 9 frames. Doubling the dilation at every block makes the reach grow "
             f"exponentially. The TCN's {len(convs)} causal convolutions reach **{rf} frames ({ms / 1000:.2f} s)**, "
-            "read from the trace on the right; the sketch on the left shows the idea with fewer layers. *Causal* "
+            "read from the trace (right-hand chart); the sketch on the left shows the idea with fewer layers. *Causal* "
             "means every connection points to the past: the answer at a moment never waits for the future.")
 
 
@@ -711,7 +725,7 @@ def _step_attr(a: Analysis) -> str:
                if is_untrained(a) else "")
     return ("Finally: *why* did each model answer as it did? An attribution method gives every input cell a score "
             f"for how much it pushed the answer. Here is {plots.METHOD_TITLES.get(method, method)}, collapsed onto "
-            f"time so all six can be compared on one axis:\n\n{lst}\n\nA map is only worth trusting if hiding the "
+            f"time so the models can be compared on one axis:\n\n{lst}\n\nA map is only worth trusting if hiding the "
             "cells it marks hurts the model more than hiding random cells: that is the faithfulness score. Go to a "
             "model's tab to see its map on its own input, or to *Hear the explanation* to listen to only the "
             f"cells that mattered.{caution}")
@@ -754,8 +768,10 @@ def step_indicator(index: int) -> str:
 
 def hear_caption(analysis: Analysis, arch: str, method: str, keep: float) -> str:
     r = analysis.models[arch]
-    return (f"The top player is your clip. The bottom one keeps only the **{100 * keep:.0f}%** of time-frequency "
+    whole = ("This model's map has no frequency axis (its input is raw samples or cepstral coefficients), so "
+             "whole 10 ms slices are kept or silenced. " if r.input_kind in ("waveform", "lfcc") else "")
+    return (f"The left player is your clip. The right one keeps only the **{100 * keep:.0f}%** of time-frequency "
             f"cells that the {title(arch)}'s {plots.METHOD_TITLES.get(method, method)} map rated highest for "
-            f"'{r.top}', and silences the rest (the original phase is kept, so it still sounds natural). If you "
-            "can still recognise the sound, the model was listening to the right part. Lower the slider to hear "
-            "how little it needs.")
+            f"'{r.top}', and silences the rest (the original phase is kept, so it still sounds natural). {whole}If "
+            "you can still recognise the sound, the model was listening to the right part. Lower the slider to "
+            "hear how little it needs.")

@@ -5,38 +5,13 @@ import pickle
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from explainer import train
 from explainer.models import list_models
 from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
-
-
-def make_folder_dataset(root: Path, per_class: int = 6, seconds: float = 1.0) -> Path:
-    """Three classes, seed 003's folder-per-class layout: root/<class>/*.wav."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * 16000)) / 16000
-    makers = {
-        "beep": lambda: 0.3 * np.sin(2 * np.pi * rng.uniform(300, 3000) * t),
-        "hiss": lambda: 0.2 * rng.standard_normal(t.size),
-        "hum": lambda: 0.02 * np.sin(2 * np.pi * 50 * t) + 0.01 * np.sin(2 * np.pi * 100 * t),
-    }
-    for name, make in makers.items():
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            sf.write(root / name / f"{i}.wav", make().astype(np.float32), 16000)
-    return root
-
-
-@pytest.fixture(scope="module")
-def tiny_set(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("tiny")
-    data = make_folder_dataset(tmp / "data")
-    cfg = train.TrainConfig(max_epochs=2, clip_seconds=1.0, batch_size=8)
-    return train.run(data, "tiny", list_models(), cfg, out_root=tmp / "sets")
+from tests.conftest import make_folder_dataset
 
 
 def test_trainer_writes_every_model_and_a_card(tiny_set):

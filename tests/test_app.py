@@ -1,0 +1,219 @@
+"""The real app, end to end: start ``python app.py``, call its API, then drive it in Chromium.
+
+A tiny model set is trained for the test (about 20 s on 2 cores) unless a complete
+shipped set exists. The browser test is skipped, with the reason, when Playwright or
+a Chromium binary is missing. Screenshots go to ``$EXPLAINER_SCREENSHOTS`` when set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from explainer import plots
+from explainer.models import list_models
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "pretrained" / "sound-types"
+METHODS = ["saliency", "gradcam"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_tone(path: Path, seconds: float = 1.5, freq: float = 440.0, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 16000)) / 16000
+    x = 0.3 * np.sin(2 * np.pi * freq * t) + 0.02 * rng.standard_normal(t.size)
+    sf.write(path, x.astype(np.float32), 16000)
+    return path
+
+
+def _complete(card_path: Path) -> bool:
+    try:
+        models = json.loads(card_path.read_text()).get("models", {})
+    except (OSError, ValueError):
+        return False
+    return all(m in models for m in list_models())
+
+
+@pytest.fixture(scope="module")
+def model_sets(tmp_path_factory) -> tuple[Path | None, str]:
+    """(folder to point EXPLAINER_PRETRAINED_DIR at, or None for the shipped one; set name)."""
+    if _complete(SHIPPED / "card.json"):
+        return None, "sound-types"
+    root = tmp_path_factory.mktemp("tiny")
+    rng = np.random.default_rng(0)
+    for cls in ("tone", "noise"):
+        (root / "data" / cls).mkdir(parents=True)
+        for i in range(8):
+            if cls == "tone":
+                _write_tone(root / "data" / cls / f"{i}.wav", 1.0, 220 + 60 * i, seed=i)
+            else:
+                sf.write(root / "data" / cls / f"{i}.wav", (0.2 * rng.standard_normal(16000)).astype(np.float32), 16000)
+    out = root / "sets"
+    run = subprocess.run([sys.executable, "-m", "explainer.train", "--data", str(root / "data"), "--name", "tiny",
+                          "--out", str(out), "--epochs", "1", "--clip-seconds", "1.0"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return out, "tiny"
+
+
+@pytest.fixture(scope="module")
+def server(model_sets, tmp_path_factory):
+    folder, set_name = model_sets
+    port = _free_port()
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    if folder is not None:
+        env["EXPLAINER_PRETRAINED_DIR"] = str(folder)
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    url = f"http://127.0.0.1:{port}/"
+    t0 = time.time()
+    with open(log, "w") as log_file:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log_file,
+                                stderr=subprocess.STDOUT)
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() - t0 > 120:
+                raise AssertionError(f"the app did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.25)
+        print(f"app answered after {time.time() - t0:.1f} s")
+        yield url, set_name
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return _write_tone(tmp_path_factory.mktemp("clips") / "tone.wav")
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server[0], verbose=False)
+
+
+def _analyze(client, path: Path, set_name: str):
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(path)), set_name, METHODS, api_name="/analyze")
+
+
+def test_analyze_endpoint_returns_the_report(server, client, clip):
+    _, set_name = server
+    headline, report = _analyze(client, clip, set_name)
+    assert report["set"] == set_name
+    assert list(report["models"]) == list_models()
+    for arch, m in report["models"].items():
+        probs = m["probabilities"]
+        assert set(probs) == set(report["classes"])
+        assert sum(probs.values()) == pytest.approx(1.0, abs=1e-3)
+        assert m["top"] in report["classes"]
+        for method in METHODS:
+            att = m["attributions"][method]
+            assert len(att["time_curve"]) > 0 and "score" in att["faithfulness"]
+    for arch in list_models():
+        assert plots.model_title(arch) in headline
+    assert report["summary"]
+
+
+def test_bad_file_is_refused_and_the_server_keeps_serving(server, client, clip, tmp_path):
+    _, set_name = server
+    fake = tmp_path / "notes.wav"
+    fake.write_text("This is a text file pretending to be audio.\n" * 10)
+    with pytest.raises(Exception) as err:
+        _analyze(client, fake, set_name)
+    assert "not audio" in str(err.value)
+    _, report = _analyze(client, clip, set_name)  # the next request is served normally
+    assert len(report["models"]) == len(list_models())
+
+
+def _browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("no chromium binary on PATH (apt-get install chromium)")
+    return sync_playwright, chromium
+
+
+def test_browser_walk_through_every_view(server, clip, tmp_path):
+    sync_playwright, chromium = _browser()
+    url, _ = server
+    shots = Path(os.environ.get("EXPLAINER_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    outside = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.set_default_timeout(90_000)
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith((url.rstrip("/"), "data:", "blob:")) else None)
+            page.goto(url)
+            page.locator("#ae-audio input[type=file]").set_input_files(str(clip))
+            page.wait_for_function("document.querySelectorAll('.ae-card').length >= 6")
+            headline = page.locator("#ae-headline")
+            for arch in list_models():
+                assert headline.get_by_text(plots.model_title(arch), exact=True).is_visible()
+            text = headline.inner_text()
+            assert any(c in text for c in ("tone", "noise", "speech", "music")), text
+            # the headline must be on screen without scrolling
+            box = headline.bounding_box()
+            assert box is not None and box["y"] + 60 < 768, box
+            page.screenshot(path=str(shots / "01_headline.png"))
+
+            tabs = page.get_by_role("tab")
+            names = [n.strip() for n in tabs.all_inner_texts()]
+            arch_tabs = names[2:2 + len(list_models())]
+            assert len(arch_tabs) == len(list_models()), names
+            for i, (arch, name) in enumerate(zip(list_models(), arch_tabs)):
+                page.get_by_role("tab", name=name, exact=True).click()
+                panel = page.locator("[role=tabpanel]:visible")
+                panel.get_by_text(plots.MODEL_SUBTITLES[arch]).wait_for()
+                page.wait_for_function(
+                    "[...document.querySelectorAll('[role=tabpanel]')].some(p => p.offsetParent !== null"
+                    " && p.querySelectorAll('img').length >= 2)")
+                page.screenshot(path=str(shots / f"1{i}_{arch}.png"), full_page=True)
+
+            page.get_by_role("tab", name="Walkthrough").click()
+            step = page.locator("#ae-step-text")
+            step.get_by_text("Step 1 of").wait_for()
+            first = step.inner_text()
+            page.get_by_role("button", name="Next →").click()
+            step.get_by_text("Step 2 of").wait_for()
+            assert step.inner_text() != first
+            page.screenshot(path=str(shots / "20_walkthrough.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not outside, f"the page fetched from outside the app: {outside[:5]}"
