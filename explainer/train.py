@@ -48,6 +48,10 @@ class TrainConfig:
     # models whose input length is free train on random crops: cheaper and a time-shift augmentation
     crop_seconds: dict[str, float] = field(default_factory=lambda: {
         "waveform_cnn": 2.0, "spectrogram_cnn": 2.0, "lfcc_cnn": 1.0, "tcn": 3.2})
+    # random shift of whole spectrogram pictures along the mel axis, in bands, by input kind: the
+    # baseline's Flatten ties each weight to one mel row, so it only generalises to unseen pitches
+    # when training moves sounds up and down a little
+    freq_shift_bands: dict[str, int] = field(default_factory=lambda: {"mel128x128": 10})
     gain_db: tuple[float, float] = (-12.0, 6.0)  # random gain range applied per clip
     noise_snr_db: tuple[float, float] = (15.0, 45.0)  # random background noise, relative to the clip
     noise_probability: float = 0.5  # share of clips that get background noise
@@ -162,6 +166,21 @@ def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: in
     return (wave + noise).clamp(-1.0, 1.0)
 
 
+def freq_shift(x: torch.Tensor, max_bands: int, gen: torch.Generator) -> torch.Tensor:
+    """Shift each picture ``(B, C, F, T)`` by up to ``max_bands`` along F, filling with its minimum."""
+    out = x.clone()
+    for i, k in enumerate(torch.randint(-max_bands, max_bands + 1, (x.shape[0],), generator=gen).tolist()):
+        if k == 0:
+            continue
+        floor = x[i].min()
+        out[i] = floor
+        if k > 0:
+            out[i, :, k:] = x[i, :, :-k]
+        else:
+            out[i, :, :k] = x[i, :, -k:]
+    return out
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, waves: torch.Tensor, batch: int = 32) -> torch.Tensor:
     """Class index predicted for each clip in ``(N, 1, samples)``."""
@@ -218,6 +237,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
         for step in bar:
             idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             x = model.front_end(augment(train_w[idx], cfg, gen, crop))
+            if cfg.freq_shift_bands.get(model.input_kind):
+                x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             loss = F.cross_entropy(model(x), train_y[idx], label_smoothing=cfg.label_smoothing)
@@ -310,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     if not a.data.is_dir():
         print(f"error: {a.data} is not a folder", file=sys.stderr)
         return 2
-    cfg = TrainConfig(seed=a.seed, max_epochs=a.epochs, min_epochs=min(TrainConfig.min_epochs, a.epochs), clip_seconds=a.clip_seconds, batch_size=a.batch_size)
+    cfg = TrainConfig(seed=a.seed, max_epochs=a.epochs, min_epochs=min(TrainConfig.min_epochs, a.epochs),
+                      clip_seconds=a.clip_seconds, batch_size=a.batch_size)
     try:
         out = run(a.data, a.name, archs, cfg, a.out)
     except (ValueError, audio.AudioError) as e:
