@@ -215,7 +215,8 @@ def render_compare(session, method):
             plots.listening_timeline(a, method), story.compare_caption(a, method),
             gr.update(value=plots.tcn_frame_timeline(a) if has_frames else None, visible=has_frames),
             story.tcn_caption(a),
-            story.metrics_rows(card), story.metrics_note(card, a.set_name),
+            gr.update(value=story.metrics_rows(card), visible=bool(story.metrics_rows(card))),
+            story.metrics_note(card, a.set_name),
             gr.update(choices=[(plots.model_title(x), x) for x in archs], value=archs[0] if archs else None,
                       visible=bool(archs)), gr.update(value=conf, visible=conf is not None))
 
@@ -242,13 +243,11 @@ def _overlay(session, arch, method, target_name, opacity, progress=None):
     method = method if method in attribution.METHODS else a.methods[0]
     key = (arch, method, target)
     if key not in session.overlays:
-        model = get_set(a.set_name).models[arch]
         if progress is not None:
-            progress(0.1, desc=f"{plots.METHOD_TITLES[method]} on the {plots.model_title(arch)}")
-        attr = attribution.attribute(model, r.x, method, target=target)
-        if progress is not None:
-            progress(0.8, desc="faithfulness check")
-        check = attribution.deletion_check(model, r.x, attr, target)
+            progress(0.1, desc=f"{plots.METHOD_TITLES[method]} and its faithfulness check, "
+                               f"{plots.model_title(arch)} only")
+        attr, _, check = analysis_mod.explain(get_set(a.set_name), arch, r.x, method, target,
+                                              a.clip.waveform.shape[-1])
         session.overlays[key] = (attr, check)
     attr, check = session.overlays[key]
     fig = plots.attribution_overlay(a, arch, attr, method, a.classes[target], opacity)
@@ -384,15 +383,18 @@ def hear(session, arch, method, keep_percent):
 
 
 def hear_open(session, arch, method, keep_percent):
+    """The Hear tab, drawn when it opens: the model and method lists follow the analysis."""
     if session is None:
-        return gr.skip(), gr.skip(), gr.skip(), NOT_YET, gr.skip(), "hear"
+        return gr.skip(), gr.skip(), gr.skip(), NOT_YET, gr.skip(), gr.skip(), "hear"
     a = session.analysis
-    method = method if method in a.methods else a.methods[0]
     if "hear" in session.rendered:
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "hear"
+        return (*[gr.skip()] * 6, "hear")
     session.rendered.add("hear")
+    method = method if method in a.methods else a.methods[0]
+    arch = arch if arch in a.models else next(iter(a.models))
     return (*hear(session, arch, method, keep_percent),
-            gr.update(choices=[(plots.METHOD_TITLES[m], m) for m in a.methods], value=method), "hear")
+            gr.update(choices=[(plots.METHOD_TITLES[m], m) for m in a.methods], value=method),
+            gr.update(choices=[(plots.model_title(x), x) for x in a.models], value=arch), "hear")
 
 
 def export_files(session, progress=gr.Progress()):
@@ -417,9 +419,9 @@ CSS = """
 .ae-card {flex: 1 1 150px; max-width: 330px; border: 1px solid #d0d5dd; border-top: 6px solid #888;
   border-radius: 8px; padding: 6px 10px; background: var(--block-background-fill)}
 .ae-model {font-size: 0.95rem; font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis}
-.ae-answer {font-size: 1.25rem; margin-top: 2px}
+.ae-answer {font-size: 1.25rem; margin-top: 2px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis}
 .ae-class {color: white; font-weight: 700; padding: 0 8px; border-radius: 6px}
-.ae-random {color: #6b7280; font-style: italic; font-size: 1.05rem}
+.ae-random {color: #6b7280; font-style: italic; font-size: 0.95rem}
 .ae-conf {font-weight: 700}
 .ae-bar {height: 6px; background: #e5e7eb; border-radius: 3px; margin-top: 4px}
 .ae-bar div {height: 6px; border-radius: 3px}
@@ -611,13 +613,14 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
             return {step_state: s, step_md: ind, walk_md: md, walk_plot: fig}
         if view == "hear":
             outs = hear_open(session, h_arch, h_method, h_keep)
-            return dict(zip([hear_orig, hear_out, hear_plot, hear_md, hear_method], outs[:5]))
+            return dict(zip([hear_orig, hear_out, hear_plot, hear_md, hear_method, hear_arch], outs[:6]))
         return {active_view: view}
 
     refresh_inputs = ([session_state, active_view] + [ARCH_UI[x]["method"] for x in ARCHS]
                       + [ARCH_UI[x]["opacity"] for x in ARCHS] + [step_state, hear_arch, hear_method, hear_keep])
     refresh_outputs = sorted({id(c): c for x in ARCHS for c in arch_outputs(x)}.values(), key=lambda c: c._id)
-    refresh_outputs += [step_state, step_md, walk_md, walk_plot, hear_orig, hear_out, hear_plot, hear_md, hear_method]
+    refresh_outputs += [step_state, step_md, walk_md, walk_plot, hear_orig, hear_out, hear_plot, hear_md, hear_method,
+                        hear_arch]
 
     def chain(event):
         """Listen & look first, then the faithfulness checks, then Compare, then whatever lazy view is open."""
@@ -686,7 +689,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
 
     hear_inputs = [session_state, hear_arch, hear_method, hear_keep]
     hear_outputs = [hear_orig, hear_out, hear_plot, hear_md]
-    tab_hear.select(hear_open, hear_inputs, hear_outputs + [hear_method, active_view], api_name="view_hear",
+    tab_hear.select(hear_open, hear_inputs, hear_outputs + [hear_method, hear_arch, active_view], api_name="view_hear",
                     api_visibility="undocumented")
     hear_arch.input(hear, hear_inputs, hear_outputs, api_name="hear", trigger_mode="always_last")
     hear_method.input(hear, hear_inputs, hear_outputs, api_name="hear_method", api_visibility="undocumented",

@@ -36,10 +36,10 @@ _N_LFCC = 60  # LFCC columns before the delta and delta-delta columns
 # occlusion (window, stride) per input kind, over the input without its batch axis
 OCCLUSION: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "waveform": ((1, 1600), (1, 800)),  # 100 ms spans, half overlapping
-    "mel64": ((1, 8, 10), (1, 8, 10)),  # 8 mel bands x 100 ms tiles
+    "mel64": ((1, 16, 10), (1, 16, 10)),  # 16 mel bands x 100 ms tiles
     "mel128x128": ((1, 16, 12), (1, 16, 12)),  # 16 mel bands x 384 ms (12 frames of 32 ms)
     "lfcc": ((1, 16, 60), (1, 16, 60)),  # 160 ms x one block (LFCC, delta or delta-delta): the model is costly
-    "mel_seq": ((8, 10), (8, 10)),  # 8 mel bands x 100 ms, like mel64
+    "mel_seq": ((16, 10), (16, 10)),  # the same tiles as mel64: both read one log-mel
     "mel224": ((3, 32, 32), (3, 32, 32)),  # 2x2 ViT patches, all three (identical) channels at once
 }
 
@@ -175,7 +175,8 @@ def attribute(
         method: one of :data:`METHODS`.
         target: class index (int, or one per item); the predicted class when ``None``.
         n_steps: Integrated Gradients steps (default ``cfg.ig_steps``).
-        nt_samples, noise: SmoothGrad samples and noise fraction of the input range.
+        nt_samples, noise: SmoothGrad samples, and noise stdev as a fraction of the
+            batch's value range; the noise is seeded (``cfg.seed``) inside a forked RNG.
         window, stride: occlusion window and stride over ``x.shape[1:]``
             (default: :data:`OCCLUSION` for the model's ``input_kind``).
 
@@ -185,6 +186,9 @@ def attribute(
         means evidence for the target); Grad-CAM is non-negative and upsampled from
         the model's ``cam_layer`` (linear over time, bilinear over 2D maps), then
         repeated over channels or mel rows the layer does not resolve.
+
+    Safe to call from several threads on one shared model: the call holds
+    :func:`model_lock` while it runs the model.
     """
     if method not in METHODS:
         raise ValueError(f"unknown attribution method {method!r}; valid methods: {list(METHODS)}")
@@ -294,6 +298,7 @@ def deletion_check(
     fraction: float = 0.2,
     n_random: int = 3,
     seed: int = 0,
+    control: str = "shift",
 ) -> dict[str, float]:
     """Remove the most-attributed cells and see whether the model notices.
 
@@ -302,11 +307,22 @@ def deletion_check(
     same size. Channels of one position (the ViT's three copies) are ranked and
     removed together. All variants run in one forward pass.
 
+    The random sets are, by default (``control="shift"``), the top set moved by a
+    random circular shift along every non-channel axis: the same amount and the
+    same shape of removal, in another place. Scattered single cells
+    (``control="scatter"``) are a harsher control: salt-and-pepper holes are
+    unlike anything a CNN saw in training and hurt it more than any compact
+    region, so coarse maps such as Grad-CAM would look unfaithful for a reason
+    that has nothing to do with where they point.
+
     Args:
         model: the classifier; put in eval mode.
         x: one model input ``(1, ...)``.
         attr: its attribution, shaped like ``x``.
         target: the class whose probability is watched.
+        fraction: share of cells removed.
+        n_random, seed: number of random sets, and the seed that draws them.
+        control: ``"shift"`` or ``"scatter"``, how the random sets are drawn.
 
     Returns:
         ``p_orig``, ``p_top_removed``, ``p_random_removed`` (mean over the random
@@ -320,6 +336,8 @@ def deletion_check(
         raise ValueError(f"attribution {tuple(attr.shape)} does not match input {tuple(x.shape)}")
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+    if control not in ("shift", "scatter"):
+        raise ValueError(f"control must be 'shift' or 'scatter', got {control!r}")
     kind = getattr(model, "input_kind", None)
     x = torch.nan_to_num(x.detach())
     scores = torch.nan_to_num(attr.detach().to(x.device).float()).abs()
@@ -328,13 +346,20 @@ def deletion_check(
         scores = scores.sum(dim=axis, keepdim=True)  # one score per position, shared by its channels
     cells = scores.numel()
     k = min(cells, max(1, round(fraction * cells)))
-    order = torch.argsort(scores.flatten(), descending=True, stable=True)
+    top = torch.zeros(cells, dtype=torch.bool, device=x.device)
+    top[torch.argsort(scores.flatten(), descending=True, stable=True)[:k]] = True
+    top = top.view(scores.shape)  # (1, ...) with channels folded to 1
     gen = torch.Generator().manual_seed(seed)
-    picks = [order[:k]] + [torch.randperm(cells, generator=gen)[:k].to(x.device) for _ in range(n_random)]
-    masks = torch.zeros(len(picks), cells, dtype=torch.bool, device=x.device)
-    for row, idx in enumerate(picks):
-        masks[row, idx] = True
-    masks = masks.view(len(picks), *scores.shape[1:]).expand(len(picks), *x.shape[1:])
+    masks = [top]
+    for _ in range(n_random):
+        if control == "shift":
+            dims = [d for d in range(1, top.ndim) if d != axis and top.shape[d] > 1]
+            shifts = [int(torch.randint(1, top.shape[d], (1,), generator=gen)) for d in dims]  # never in place
+            masks.append(torch.roll(top, shifts, dims) if dims else top)
+        else:
+            idx = torch.randperm(cells, generator=gen)[:k].to(x.device)
+            masks.append(torch.zeros(cells, dtype=torch.bool, device=x.device).index_fill_(0, idx, True).view(top.shape))
+    masks = torch.cat(masks).expand(len(masks), *x.shape[1:])
     variants = torch.where(masks, reference_input(x, kind), x)  # (1 + n_random, ...)
     with model_lock(model), torch.no_grad():
         model.eval()

@@ -377,7 +377,8 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
         ax.axhline(y0, color="#bbbbbb", linewidth=0.8)
         faith = r.faithfulness.get(method, {})
         score = f"  ·  faithfulness {_signed(faith['score'])}" if "score" in faith else ""
-        label = f"{model_title(arch)} → {r.top} {100 * float(r.probabilities[r.target]):.0f}%{score}"
+        guess = "random guess: " if analysis.set_name == "untrained" else ""
+        label = f"{model_title(arch)} → {guess}{r.top} {100 * float(r.probabilities[r.target]):.0f}%{score}"
         ax.text(0.003, y0 + 0.95, label, ha="left", va="top", fontsize=12, transform=ax.get_yaxis_transform(),
                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5})
     ax.set_ylim(-0.05, rows)
@@ -823,9 +824,8 @@ def receptive_field(analysis: Analysis, t: int, arch: str = "tcn") -> Figure:
         top.axvspan((t + 0.5) * step, (frames - 0.5) * step, facecolor="black", alpha=0.55)
     top.axvline(t * step, color="white", linewidth=2)
     top.set_ylabel("mel band")
-    top.set_title(f"Output frame {t} ({t * step:.2f} s) sees input frames {lo_f}–{t} "
-                  f"({seen} of its {rf}-frame reach, "
-                  f"{seen * step:.2f} s); never anything later (dark)")
+    top.set_title(f"Frame {t} ({t * step:.2f} s) sees frames {lo_f}–{t}: {seen} frames = {seen * step:.2f} s "
+                  "(blue); later frames (dark) never")
     probs = r.frame_probabilities
     colors = class_colors(analysis.classes)
     if probs is not None:

@@ -242,11 +242,18 @@ def compare_caption(analysis: Analysis, method: str) -> str:
         peak_t = float(np.argmax(curve)) * TIME_STEP_S
         f = r.faithfulness.get(method, {})
         score = f.get("score")
-        verdict = "" if score is None else (" (trustworthy here)" if score > 0.05 else
+        verdict = "" if score is None else (" (faithful here)" if score > 0.05 else
                                             " (no better than random here)" if score > -0.05 else
                                             " (worse than random here)")
         lines.append(f"{title(arch)} peaks at {peak_t:.2f} s{verdict}")
     body = "; ".join(lines) + "." if lines else ""
+    base = analysis.models.get("baseline_cnn")
+    frames = n_frames(_samples(analysis), CFG.mel128_hop)
+    if base is not None and frames > CFG.mel128_frames:
+        start = (frames - CFG.mel128_frames) // 2 * CFG.mel128_hop / SR
+        end = start + CFG.mel128_frames * CFG.mel128_hop / SR
+        body += (f" The Beginner CNN's curve is flat outside {start:.2f}–{end:.2f} s: it only ever sees the middle "
+                 "128 frames of a clip.")
     return (
         f"Each row squeezes one model's {plots.METHOD_TITLES.get(method, method)} map onto the clip's seconds, so "
         "models with completely different inputs can be compared. A high curve means \"changing the sound here "
@@ -440,10 +447,11 @@ def why_design(analysis: Analysis, arch: str) -> str:
         last = pools[-1] if pools else None
         deep = _last_local(r)
         shape = _shape(last.shape[1:]) if last else "?"
+        shrink = r.x.shape[2] // last.shape[2] if last and last.shape[2] else 1
         return (
             "**Treat the spectrogram like a photo.** Square 3×3 kernels and 2×2 pooling handle frequency and time "
             f"in the same way, exactly as an image network handles height and width. After {len(pools)} poolings "
-            f"the 64 × {r.x.shape[-1]} input has become {shape}: 16 times fewer bands and frames, many more "
+            f"the 64 × {r.x.shape[-1]} input has become {shape}: {shrink} times fewer bands and frames, many more "
             "channels.\n\n"
             "**Where the photo analogy breaks.** Moving a cat across a picture leaves a cat. Moving a sound up "
             "in frequency changes what it is: a low hum and a high whistle are different sounds. Pooling over "
@@ -561,9 +569,10 @@ def faithfulness_text(check: dict | None, target: str, method: str) -> str:
     if score > 0.05:
         verdict = "this map points at evidence the model really uses."
     elif score > -0.05:
-        verdict = "no better than chance, so do not read much into this map for this clip."
+        verdict = "no better than chance, so this check cannot vouch for the map on this clip."
     else:
-        verdict = "the map is worse than random here: the model relies on cells it does not highlight."
+        verdict = ("hiding random cells hurt more than hiding the marked ones, so this map is not a reliable "
+                   "guide for this clip.")
     return (f"**Is this map faithful?** Hiding the 20% of input cells it marks {drop(top)} "
             f"({_pct(check['p_orig'])} → {_pct(check['p_top_removed'])}); hiding a random 20% {drop(rnd)}. "
             f"Score {score:+.2f}: {verdict}")

@@ -47,7 +47,7 @@ class TrainConfig:
     threads: int = 2  # torch intra-op threads; the shipped set was trained on 2 cores
     # models whose input length is free train on random crops: cheaper and a time-shift augmentation
     crop_seconds: dict[str, float] = field(default_factory=lambda: {
-        "waveform_cnn": 2.0, "spectrogram_cnn": 2.0, "lfcc_cnn": 1.0, "tcn": 3.2})
+        "waveform_cnn": 2.0, "spectrogram_cnn": 2.0, "lfcc_cnn": 0.64, "tcn": 3.2})
     # random shift of whole spectrogram pictures along the mel axis, in bands, by input kind: the
     # baseline's Flatten ties each weight to one mel row, so it only generalises to unseen pitches
     # when training moves sounds up and down a little

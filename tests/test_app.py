@@ -187,7 +187,7 @@ def test_browser_walk_through_every_view(server, clip, tmp_path):
             for arch in list_models():
                 assert headline.get_by_text(plots.model_title(arch), exact=True).is_visible()
             text = headline.inner_text()
-            assert any(c in text for c in ("tone", "noise", "speech", "music")), text
+            assert any(c in text for c in ("tone", "noise", "speech", "music", "percussion", "silence")), text
             # the headline must be on screen without scrolling
             box = headline.bounding_box()
             assert box is not None and box["y"] + 60 < 768, box
