@@ -409,7 +409,7 @@ def export_files(session, progress=gr.Progress()):
 # ---------------------------------------------------------------- layout
 
 CSS = """
-.gradio-container {max-width: 1800px !important}
+.gradio-container {max-width: 1800px !important; margin: 0 auto !important}
 #ae-title h1 {font-size: 1.55rem; margin: 0}
 #ae-title p {margin: 0.1rem 0 0; font-size: 1rem}
 .ae-banner {background: #b3261e; color: white; font-weight: 700; font-size: 1.05rem; padding: 8px 14px;
@@ -439,7 +439,7 @@ CSS = """
 .ae-heavy {border-color: #D55E00; background: #fde8dc}
 .ae-arrow {font-size: 1.4rem; color: #6b7280}
 .ae-flow-note {font-size: 0.95rem; margin-top: 4px; color: var(--body-text-color-subdued)}
-.ae-caption {font-size: 1.05rem}
+.ae-caption {font-size: 1.1rem}
 #ae-step-indicator {text-align: center; font-size: 1.15rem}
 #ae-step-text h3 {margin-top: 0}
 #ae-examples .label, #ae-examples button {font-size: 0.95rem}
@@ -716,9 +716,9 @@ def _warm_up() -> None:
 
 
 if __name__ == "__main__":
-    threading.Thread(target=_warm_up, daemon=True).start()
     demo.queue(default_concurrency_limit=2, max_size=32)
     demo.launch(
+        prevent_thread_lock=True,  # warm up once the page is being served, then keep serving below
         theme=THEME,
         css=CSS,
         max_file_size=audio.MAX_UPLOAD_BYTES,
@@ -728,3 +728,5 @@ if __name__ == "__main__":
         state_session_capacity=100,  # the oldest sessions' analyses are dropped beyond this
         run_history=False,
     )
+    threading.Thread(target=_warm_up, daemon=True).start()
+    demo.block_thread()

@@ -1054,7 +1054,7 @@ def pooling_compare(analysis: Analysis) -> Figure:
     axes[0].imshow(z[:, c0:c1].T, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
                    extent=(r0, r0 + z.shape[0], c0 - 0.5, c1 - 0.5))
     axes[0].axhline(59.5, color="black", linewidth=2.5)
-    axes[0].set_title(f"{z.shape[0]} rows of the grid")
+    axes[0].set_title(f"{z.shape[0]} of the grid's {grid.shape[0]} rows")
     axes[0].set_ylabel("column (LFCC below the line, Δ above)")
     axes[0].set_xlabel("row (time)")
     axes[1].imshow(p21[:, c0:c1].T, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,

@@ -676,7 +676,9 @@ def _step_pool(a: Analysis) -> str:
             "On your "
             f"clip LFCC 59 averages {m59:.2f} and Δ 0 averages {m60:.2f}; once blended, no later layer can tell "
             "which was which. A **(2, 1)** pool halves only the time rows, so the middle panel keeps every column "
-            f"exactly where it was ({rows // 8} × 180). That is why the LFCC-grid CNN pools with (2, 1).")
+            f"exactly where it was ({rows // 8} × 180). The figure zooms into {min(rows, 128)} rows around the "
+            "loudest moment and the columns around the LFCC/Δ border. That is why the LFCC-grid CNN pools with "
+            "(2, 1).")
 
 
 def _step_1d2d(a: Analysis) -> str:

@@ -1,0 +1,139 @@
+"""The shared analysis pass: one result for app and CLI, fast copies that change nothing, safe under threads."""
+
+import json
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from explainer import analysis, attribution
+from explainer.audio import load
+from explainer.pretrained import load_set
+from tests.conftest import tone_and_noise
+
+
+@pytest.fixture(scope="module")
+def model_set(tiny_set):
+    ms = load_set("tiny", root=tiny_set.parent)
+    # BatchNorm statistics far from identity make the folding test meaningful
+    torch.manual_seed(0)
+    for model in ms.models.values():
+        for m in model.modules():
+            if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                m.running_mean.normal_(0, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    return ms
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    import soundfile as sf
+
+    path = tmp_path_factory.mktemp("clip") / "c.wav"
+    sf.write(path, tone_and_noise(2.0, seed=4)[0, 0].numpy(), 16000)
+    return load(path)
+
+
+def test_fast_copy_changes_nothing(model_set):
+    wave = tone_and_noise(1.6, seed=5)
+    for arch, model in model_set.models.items():
+        fast = analysis.fast_copy(model)
+        assert fast is analysis.fast_copy(model)  # built once
+        assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in fast.modules()) \
+            or arch == "lfcc_cnn"  # its column norm follows no conv, so it stays
+        x = model.front_end(wave).detach()
+        torch.testing.assert_close(fast(analysis._fast_input(model, x)), model(x), rtol=1e-4, atol=1e-5)
+        for method in ("saliency", "gradcam"):
+            ref = attribution.attribute(model, x, method, target=0)
+            got = analysis._attribute(model, x, method, 0)
+            torch.testing.assert_close(got, ref, rtol=1e-3, atol=1e-5 * float(ref.abs().max()) + 1e-12)
+
+
+def test_analyze_everything_once(model_set, clip):
+    result = analysis.analyze(clip, model_set, ("saliency", "gradcam"))
+    assert list(result.models) == list(model_set.models)
+    n_steps = clip.waveform.shape[-1] // 160 + 1
+    for arch, r in result.models.items():
+        assert r.probabilities.shape == (3,) and np.isclose(r.probabilities.sum(), 1.0, atol=1e-5)
+        assert r.top == model_set.classes[int(r.probabilities.argmax())] == model_set.classes[r.target]
+        for m in ("saliency", "gradcam"):
+            assert r.attributions[m].shape == r.x.shape and torch.isfinite(r.attributions[m]).all()
+            assert r.time_curves[m].shape == (n_steps,)
+            assert set(r.faithfulness[m]) == {"p_orig", "p_top_removed", "p_random_removed", "drop_top",
+                                              "drop_random", "score"}
+        # the trace's logits are the prediction: no second forward pass disagrees
+        probs = torch.softmax(model_set.models[arch](r.x), 1)[0].detach().numpy()
+        np.testing.assert_allclose(r.probabilities, probs, atol=1e-5)
+    assert result.models["tcn"].frame_probabilities.shape == (3, n_steps)
+    assert result.mel_db.shape == (64, n_steps) and result.lfcc_grid.shape == (n_steps, 180)
+    json.dumps(result.to_dict())  # serialisable as it is
+    assert {"features", "total"} <= set(result.timings_ms)
+
+
+def test_faithfulness_later_gives_the_same_numbers(model_set, clip):
+    now = analysis.analyze(clip, model_set, ("saliency",))
+    later = analysis.add_faithfulness(analysis.analyze(clip, model_set, ("saliency",), faithfulness=False), model_set)
+    for arch in now.models:
+        assert now.models[arch].faithfulness == later.models[arch].faithfulness
+
+
+def test_analysis_is_deterministic(model_set, clip):
+    a = analysis.analyze(clip, model_set, ("smoothgrad",), faithfulness=False).to_dict()
+    b = analysis.analyze(clip, model_set, ("smoothgrad",), faithfulness=False).to_dict()
+    a.pop("timings_ms"), b.pop("timings_ms")
+    assert a == b
+
+
+def test_silence_gives_no_nan(model_set):
+    clip = load((16000, np.zeros(16000, dtype=np.int16)))
+    report = analysis.analyze(clip, model_set, ("saliency", "gradcam", "integrated_gradients")).to_dict()
+    text = json.dumps(report)
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def _hook_count(model_set) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+               for model in model_set.models.values() for net in (model, analysis.fast_copy(model))
+               for m in net.modules())
+
+
+def test_concurrent_requests_match_sequential_and_leak_no_hooks(model_set, clip):
+    methods = ["saliency", "gradcam", "integrated_gradients", "smoothgrad"]
+    expected = {m: analysis.analyze(clip, model_set, (m,), faithfulness=False) for m in methods}
+    before = _hook_count(model_set)
+    got, errors = {}, []
+
+    def work(method):
+        try:
+            got[method] = analysis.analyze(clip, model_set, (method,), faithfulness=False)
+        except Exception as e:  # collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(m,)) for m in methods]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors
+    for m in methods:
+        for arch in model_set.models:
+            torch.testing.assert_close(got[m].models[arch].attributions[m], expected[m].models[arch].attributions[m])
+    assert _hook_count(model_set) == before == 0
+    assert all(not p.requires_grad for model in model_set.models.values() for p in model.parameters())
+
+
+def test_explain_one_model(model_set, clip):
+    result = analysis.analyze(clip, model_set, ("saliency",), faithfulness=False)
+    r = result.models["lfcc_cnn"]
+    attr, curve, check = analysis.explain(model_set, "lfcc_cnn", r.x, "gradcam", 1, clip.waveform.shape[-1])
+    assert attr.shape == r.x.shape and curve.ndim == 1 and "score" in check
+    with pytest.raises(ValueError, match="method"):
+        analysis.explain(model_set, "lfcc_cnn", r.x, "lime", 0, 1)
+    with pytest.raises(ValueError, match="target"):
+        analysis.explain(model_set, "lfcc_cnn", r.x, "saliency", 7, 1)
+
+
+def test_unknown_method_is_refused(model_set, clip):
+    with pytest.raises(ValueError, match="choose from"):
+        analysis.analyze(clip, model_set, ("lime",))
