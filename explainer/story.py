@@ -312,7 +312,7 @@ def metrics_note(card: dict, set_name: str) -> str:
     where, extra = (f"{_n(n)} {where}", "") if n and split == "test" else (where, extra)
     frame = (models.get("tcn") or {}).get("test", {}).get("frame_accuracy")
     frame_txt = f" The TCN labels {100 * frame:.1f}% of 10 ms frames of sequence clips correctly." if frame else ""
-    return (f"How good is each model? Accuracy on {where}{extra} of the set *{set_name}*. A model can be sure and "
+    return (f"How good is each model of the set *{set_name}*? Accuracy on {where}{extra}. A model can be sure and "
             f"still wrong, so read the headline with these numbers in mind.{frame_txt}")
 
 
@@ -562,9 +562,12 @@ def faithfulness_text(check: dict | None, target: str, method: str) -> str:
     rnd = 100 * check["drop_random"]
     score = check["score"]
 
+    def points(v: float) -> str:
+        return f"{abs(v):.0f} point" + ("" if round(abs(v)) == 1 else "s")
+
     def drop(v: float) -> str:
-        return f"drops the {target} probability by {v:.0f} points" if v >= 0.5 else (
-            f"raises it by {-v:.0f} points" if v <= -0.5 else "barely changes it")
+        return f"drops the {target} probability by {points(v)}" if v >= 0.5 else (
+            f"raises it by {points(v)}" if v <= -0.5 else "barely changes it")
 
     if score > 0.05:
         verdict = "this map points at evidence the model really uses."

@@ -1,0 +1,308 @@
+"""What a classroom throws at the app: odd files, bad files, many clients at once.
+
+Every input goes through the command line and through the running server's
+``/analyze``. The server runs with a guard that records any connection to a
+non-loopback address, with its own temporary folder, and must keep answering.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+HAS_FFMPEG = shutil.which("ffmpeg") is not None
+GUARD = '''
+import os, socket
+_log = os.environ["NET_GUARD_LOG"]
+_local = ("127.", "localhost", "::1", "0.0.0.0")
+def _note(what):
+    with open(_log, "a") as f:
+        f.write(what + "\\n")
+def _is_local(host):
+    return str(host).startswith(_local) or str(host) in ("", "::")
+_connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+def connect(self, address):
+    if isinstance(address, tuple) and not _is_local(address[0]):
+        _note(f"connect {address[0]}")
+        raise OSError("network calls are not allowed in this test")
+    return _connect(self, address)
+def connect_ex(self, address):
+    if isinstance(address, tuple) and not _is_local(address[0]):
+        _note(f"connect {address[0]}")
+        return 111
+    return _connect_ex(self, address)
+def getaddrinfo(host, *args, **kwargs):
+    if host is not None and not _is_local(host if isinstance(host, str) else host.decode()):
+        _note(f"lookup {host}")
+    return _getaddrinfo(host, *args, **kwargs)
+socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+'''
+
+
+def _tone(seconds: float, sr: int = 16000, channels: int = 1) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    x = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.01 * np.random.default_rng(0).standard_normal(t.size)
+    return np.repeat(x[:, None], channels, axis=1).astype(np.float32)
+
+
+def _ffmpeg(src: Path, dst: Path, *args: str) -> Path:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True)
+    return dst
+
+
+def make_valid(kind: str, folder: Path) -> Path:
+    """An odd but valid input of the given kind."""
+    base = folder / "base.wav"
+    if not base.exists():
+        sf.write(base, _tone(2.0, 44100, 2), 44100)
+    if kind == "wav_8ch_192k_24bit":
+        path = folder / "eight.wav"
+        sf.write(path, _tone(1.5, 192000, 8), 192000, subtype="PCM_24")
+    elif kind == "u8_8k_upper":
+        path = folder / "OLD.WAV"
+        sf.write(path, _tone(1.5, 8000), 8000, subtype="PCM_U8")
+    elif kind == "silence":
+        path = folder / "silence.wav"
+        sf.write(path, np.zeros(32000, dtype=np.int16), 16000, subtype="PCM_16")
+    elif kind == "dc_and_clipping":
+        path = folder / "dc.flac"
+        sf.write(path, np.clip(_tone(1.5)[:, 0] * 4 + 0.3, -1, 1), 16000)
+    elif kind == "very_short":
+        path = folder / "short.wav"
+        sf.write(path, _tone(0.4), 16000)
+    elif kind == "ten_minutes":
+        path = folder / "lecture.wav"
+        with sf.SoundFile(path, "w", 16000, 1, subtype="PCM_16") as f:
+            for _ in range(60):
+                f.write(_tone(10.0)[:, 0] * 0.5)
+    elif kind in ("mp3", "ogg", "opus", "m4a", "webm"):
+        codec = {"mp3": [], "ogg": ["-c:a", "libvorbis"], "opus": ["-c:a", "libopus"], "m4a": ["-c:a", "aac"],
+                 "webm": ["-c:a", "libopus"]}[kind]
+        path = _ffmpeg(base, folder / f"clip.{kind}", *codec)
+    elif kind == "video_mp4":
+        path = folder / "video.mp4"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10",
+                        "-i", str(base), "-t", "2", "-c:v", "mpeg4", "-c:a", "aac", "-shortest", str(path)], check=True)
+    else:
+        raise KeyError(kind)
+    return path
+
+
+def make_bad(kind: str, folder: Path) -> Path:
+    """A file the app must refuse with a sentence, never a traceback."""
+    path = folder / f"{kind}.wav"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "header_only":
+        sf.write(path, np.zeros(0, dtype=np.int16), 16000)
+    elif kind == "truncated":
+        sf.write(path, _tone(1.0), 16000, subtype="PCM_16")
+        path.write_bytes(path.read_bytes()[:30])
+    elif kind == "random_bytes":
+        path.write_bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    elif kind == "text":
+        path.write_text("Homework: explain the mel scale.\n" * 50)
+    elif kind == "png":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(4000))
+    elif kind == "nan":
+        sf.write(path, np.full(16000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    elif kind == "too_short":
+        sf.write(path, _tone(0.05), 16000)
+    else:
+        raise KeyError(kind)
+    return path
+
+
+VALID = ["wav_8ch_192k_24bit", "u8_8k_upper", "silence", "dc_and_clipping", "very_short", "ten_minutes"]
+VALID_FFMPEG = ["mp3", "ogg", "opus", "m4a", "webm", "video_mp4"]
+BAD = ["empty", "header_only", "truncated", "random_bytes", "text", "png", "nan", "too_short"]
+
+
+def _finite(report: dict) -> bool:
+    text = json.dumps(report)
+    return "NaN" not in text and "Infinity" not in text
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _cli(path: Path, tiny_set: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "EXPLAINER_PRETRAINED_DIR": str(tiny_set.parent)}
+    return subprocess.run([sys.executable, "-m", "explainer", "analyze", str(path), "--set", "tiny", "--json"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("kind", BAD)
+def test_cli_refuses_bad_input(kind, tiny_set, tmp_path):
+    out = _cli(make_bad(kind, tmp_path), tiny_set)
+    assert out.returncode == 2, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("kind", ["ten_minutes", "silence", "wav_8ch_192k_24bit"] + (["opus"] if HAS_FFMPEG else []))
+def test_cli_analyses_odd_input(kind, tiny_set, tmp_path):
+    out = _cli(make_valid(kind, tmp_path), tiny_set)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert _finite(report) and len(report["models"]) == 6
+    if kind == "ten_minutes":
+        assert report["clip"]["duration_s"] == pytest.approx(30.0)
+        assert any("30.0 s" in w for w in report["clip"]["warnings"])
+
+
+# ---------------------------------------------------------------- the server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture(scope="module")
+def server(tiny_set, tmp_path_factory):
+    work = tmp_path_factory.mktemp("server")
+    guard_dir, tmp_dir, gradio_tmp = work / "guard", work / "tmp", work / "gradio"
+    for d in (guard_dir, tmp_dir, gradio_tmp):
+        d.mkdir()
+    (guard_dir / "sitecustomize.py").write_text(GUARD)
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "EXPLAINER_PRETRAINED_DIR": str(tiny_set.parent),
+           "PYTHONPATH": str(guard_dir), "NET_GUARD_LOG": str(work / "network.log"), "TMPDIR": str(tmp_dir),
+           "GRADIO_TEMP_DIR": str(gradio_tmp)}
+    env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the app itself must turn analytics off
+    log = work / "server.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    t0 = time.time()
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() - t0 > 120:
+                raise AssertionError(f"the app did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.25)
+        yield {"url": url, "proc": proc, "work": work, "tmp": tmp_dir, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server["url"], verbose=False)
+
+
+def _analyze(client, path: Path):
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(path)), "tiny", ["saliency", "gradcam"], api_name="/analyze")
+
+
+def test_server_refuses_bad_files_and_keeps_serving(client, server, tmp_path):
+    from gradio_client import handle_file
+
+    good = make_valid("silence", tmp_path)
+    for kind in BAD:
+        with pytest.raises(Exception) as info:
+            client.predict(handle_file(str(make_bad(kind, tmp_path))), "tiny", ["saliency"], api_name="/analyze")
+        message = str(info.value)
+        assert "Traceback" not in message and len(message) > 20, (kind, message)
+        _, report = _analyze(client, good)  # the next person is still served
+        assert len(report["models"]) == 6
+    assert server["proc"].poll() is None
+
+
+@pytest.mark.parametrize("kind", VALID + (VALID_FFMPEG if HAS_FFMPEG else []))
+def test_server_analyses_odd_input(kind, client, tmp_path):
+    _, report = _analyze(client, make_valid(kind, tmp_path))
+    assert _finite(report) and list(report["models"])
+    for m in report["models"].values():
+        assert sum(m["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    if kind == "very_short":
+        assert any("padded" in w.lower() or "1.0 s" in w for w in report["clip"]["warnings"])
+
+
+@pytest.mark.parametrize("path", ["gradio_api/file=/etc/passwd", "gradio_api/file=app.py",
+                                  "gradio_api/file=../../etc/passwd", "file=/etc/passwd",
+                                  "gradio_api/file=pretrained/sound-types/card.json"])
+def test_serves_no_file_outside_its_own(server, path):
+    try:
+        with urllib.request.urlopen(server["url"] + path, timeout=10) as resp:
+            body = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as e:
+        status, body = e.code, b""
+    assert status >= 400 or (b"root:" not in body and b"import gradio" not in body and b"sha256" not in body)
+
+
+def test_load_eight_clients(client, server, tmp_path):
+    """8 clients x 3 requests, bounded in time; no errors and flat memory after warm-up."""
+    from gradio_client import Client
+
+    clip = make_valid("dc_and_clipping", tmp_path)
+    for _ in range(3):
+        _analyze(client, clip)  # warm-up
+    rss_before = _rss_mb(server["proc"].pid)
+    latencies, errors = [], []
+
+    def worker():
+        c = Client(server["url"], verbose=False)
+        for _ in range(3):
+            t = time.perf_counter()
+            try:
+                _analyze(c, clip)
+                latencies.append(time.perf_counter() - t)
+            except Exception as e:  # counted and asserted below
+                errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.time() + 600
+    for t in threads:
+        t.join(timeout=max(1.0, deadline - time.time()))
+    rss_after = _rss_mb(server["proc"].pid)
+    print(f"load: {len(latencies)} ok, {len(errors)} errors, p95 {np.percentile(latencies, 95):.2f} s, "
+          f"RSS {rss_before:.0f} -> {rss_after:.0f} MB")
+    assert not errors and len(latencies) == 24
+    assert rss_after - rss_before < 150
+
+
+def test_no_network_calls_and_no_temp_files_left(client, server, tmp_path):
+    _analyze(client, make_valid("silence", tmp_path))
+    log = server["work"] / "network.log"
+    assert not log.exists() or log.read_text().strip() == "", f"the app reached out: {log.read_text()}"
+    leftovers = [p.name for p in server["tmp"].iterdir() if p.name.startswith("audio-explainer")]
+    assert leftovers == []
