@@ -312,6 +312,30 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
     return out
 
 
+def evaluate(data_dir: Path, name: str, out_root: Path | None = None) -> dict:
+    """Accuracy of every model of set ``name`` on a folder-per-class dataset (all of it is test data).
+
+    Folders whose names are not classes of the set are ignored. Clips are analysed
+    whole (up to 30 s), as the app does, not cut to the training length.
+    """
+    from .pretrained import load_set
+
+    model_set = load_set(name, root=out_root)
+    data_dir = Path(data_dir)
+    items = [(f, c) for c in model_set.classes if (data_dir / c).is_dir()
+             for f in sorted((data_dir / c).iterdir()) if f.suffix.lower() in AUDIO_EXTENSIONS]
+    if not items:
+        raise ValueError(f"{data_dir} has no folders named after the classes {model_set.classes}.")
+    truth = torch.tensor([model_set.classes.index(c) for _, c in items])
+    waves = [audio.load(f).waveform.view(1, 1, -1) for f, _ in items]
+    report = {}
+    for arch, model in model_set.models.items():
+        with torch.no_grad():
+            pred = torch.tensor([int(model(model.front_end(w)).argmax()) for w in waves])
+        report[arch] = metrics(pred, truth, model_set.classes)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m explainer.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, type=Path, help="generated set or folder-per-class dataset")
@@ -322,7 +346,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clip-seconds", type=float, default=TrainConfig.clip_seconds)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--out", type=Path, default=None, help="folder holding model sets (default: pretrained/)")
+    p.add_argument("--evaluate", action="store_true",
+                   help="do not train: report each model's accuracy on --data, a folder per class")
     a = p.parse_args(argv)
+    if a.evaluate:
+        try:
+            report = evaluate(a.data, a.name, a.out)
+        except (ValueError, audio.AudioError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        for arch, m in report.items():
+            print(f"{arch:16s} accuracy {m['accuracy']:.3f} on {m['n']} clips  recall {m['per_class_recall']}")
+        return 0
     archs = [m.strip() for m in a.models.split(",") if m.strip()]
     unknown = [m for m in archs if m not in list_models()]
     if unknown:

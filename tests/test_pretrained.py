@@ -111,3 +111,10 @@ def test_train_cli_refuses_bad_arguments(tmp_path, capsys):
     assert train.main(["--data", str(tmp_path / "nope"), "--name", "x"]) == 2
     assert train.main(["--data", str(tmp_path), "--name", "x", "--models", "resnet"]) == 2
     assert "resnet" in capsys.readouterr().err
+
+
+def test_evaluate_on_a_folder(tiny_set, tmp_path):
+    data = make_folder_dataset(tmp_path / "data", per_class=2)
+    report = train.evaluate(data, "tiny", out_root=tiny_set.parent)
+    assert set(report) == set(list_models())
+    assert all(m["n"] == 6 and 0.0 <= m["accuracy"] <= 1.0 for m in report.values())
