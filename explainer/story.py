@@ -258,8 +258,9 @@ def compare_caption(analysis: Analysis, method: str) -> str:
         f"Each row squeezes one model's {plots.METHOD_TITLES.get(method, method)} map onto the clip's seconds, so "
         "models with completely different inputs can be compared. A high curve means \"changing the sound here "
         "would move this model's answer most\". **Faithfulness** checks the map: hide the 20% of input cells the "
-        "map rates highest and see how far the model's confidence falls, minus how far it falls when a random 20% "
-        f"is hidden. Above zero, the map found evidence the model really uses. {body}"
+        "map rates highest and see how far the model's confidence falls, minus how far it falls when the same "
+        "pattern of cells is hidden somewhere else (shifted to a random place). Above zero, the map found evidence "
+        f"the model really uses. {body}"
     )
 
 
@@ -574,10 +575,11 @@ def faithfulness_text(check: dict | None, target: str, method: str) -> str:
     elif score > -0.05:
         verdict = "no better than chance, so this check cannot vouch for the map on this clip."
     else:
-        verdict = ("hiding random cells hurt more than hiding the marked ones, so this map is not a reliable "
-                   "guide for this clip.")
+        verdict = ("hiding the same pattern elsewhere hurt more than hiding the marked cells, so this map is not "
+                   "a reliable guide for this clip.")
     return (f"**Is this map faithful?** Hiding the 20% of input cells it marks {drop(top)} "
-            f"({_pct(check['p_orig'])} → {_pct(check['p_top_removed'])}); hiding a random 20% {drop(rnd)}. "
+            f"({_pct(check['p_orig'])} → {_pct(check['p_top_removed'])}); hiding the same pattern of cells moved "
+            f"to a random place {drop(rnd)}. "
             f"Score {score:+.2f}: {verdict}")
 
 
@@ -634,8 +636,9 @@ def _step_mel(a: Analysis) -> str:
     return ("Our ears tell 100 Hz from 200 Hz easily, but 7,100 Hz from 7,200 Hz hardly at all. The **mel scale** "
             "copies that: the 64 triangular filters in the figure are narrow and packed at low frequencies and wide "
             "at high ones. Each filter adds up the energy it covers, then we take the logarithm (decibels), because "
-            f"loudness is heard on a log scale too. Result for your clip: **64 × {frames} = {_n(64 * frames)} numbers** "
-            f"instead of {_n((CFG.mel64_n_fft // 2 + 1) * frames)}, keeping what matters most to a listener.")
+            "loudness is heard on a log scale too. Result for your clip: "
+            f"**64 × {frames} = {_n(64 * frames)} numbers** instead of {_n((CFG.mel64_n_fft // 2 + 1) * frames)}, "
+            "keeping what matters most to a listener.")
 
 
 def _step_lfcc(a: Analysis) -> str:
@@ -740,7 +743,8 @@ def _step_attr(a: Analysis) -> str:
     return ("Finally: *why* did each model answer as it did? An attribution method gives every input cell a score "
             f"for how much it pushed the answer. Here is {plots.METHOD_TITLES.get(method, method)}, collapsed onto "
             f"time so the models can be compared on one axis:\n\n{lst}\n\nA map is only worth trusting if hiding the "
-            "cells it marks hurts the model more than hiding random cells: that is the faithfulness score. Go to a "
+            "cells it marks hurts the model more than hiding as many cells elsewhere: that is the faithfulness "
+            "score. Go to a "
             "model's tab to see its map on its own input, or to *Hear the explanation* to listen to only the "
             f"cells that mattered.{caution}")
 
