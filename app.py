@@ -165,13 +165,11 @@ def add_faithfulness(session, progress=gr.Progress()):
     if session is None:
         return gr.skip()
     a = session.analysis
-    model_set = get_set(a.set_name)
-    todo = [(arch, m) for arch, r in a.models.items() for m in r.attributions if m not in r.faithfulness]
-    for k, (arch, m) in enumerate(todo):
-        progress(k / max(1, len(todo)), desc=f"faithfulness: {plots.model_title(arch)}")
-        r = a.models[arch]
-        r.faithfulness[m] = attribution.deletion_check(model_set.models[arch], r.x, r.attributions[m], r.target)
-        session.overlays[(arch, m, r.target)] = (r.attributions[m], r.faithfulness[m])
+    analysis_mod.add_faithfulness(a, get_set(a.set_name),
+                                  progress=lambda f, text: progress(f, desc=f"faithfulness: {text}"))
+    for arch, r in a.models.items():
+        for m in r.attributions:
+            session.overlays[(arch, m, r.target)] = (r.attributions[m], r.faithfulness.get(m))
     return report.report_dict(a)
 
 

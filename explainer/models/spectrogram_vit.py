@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import torch
-from einops.layers.torch import Rearrange
 from torch import nn
 
 from . import register_model
 from .layers import AudioModel
+
+
+class GridToTokens(nn.Module):
+    """``(B, D, H, W)`` patch grid -> ``(B, H*W, D)`` tokens, row by row."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2).transpose(1, 2)
+
+
+class TokensToGrid(nn.Module):
+    """``(B, H*W, D)`` tokens -> ``(B, D, H, W)`` grid, the inverse of :class:`GridToTokens`."""
+
+    def __init__(self, side: int):
+        super().__init__()
+        self.side = side
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        if n != self.side * self.side:
+            raise ValueError(f"expected {self.side * self.side} tokens, got {tuple(x.shape)}")
+        return x.transpose(1, 2).reshape(b, d, self.side, self.side)
 
 
 class AddClassToken(nn.Module):
@@ -58,11 +78,11 @@ class SpectrogramViT(AudioModel):
         super().__init__(n_classes)
         self.grid = 224 // self.patch  # 14
         self.to_patches = nn.Conv2d(3, dim, self.patch, stride=self.patch)
-        self.to_tokens = Rearrange("b d h w -> b (h w) d")
+        self.to_tokens = GridToTokens()
         self.add_cls = AddClassToken(self.grid * self.grid, dim)
         self.blocks = nn.ModuleList([EncoderBlock(dim, heads, 2 * dim) for _ in range(depth - 1)])
-        self.patch_grid = Rearrange("b (h w) d -> b d h w", h=self.grid)
-        self.from_grid = Rearrange("b d h w -> b (h w) d")
+        self.patch_grid = TokensToGrid(self.grid)
+        self.from_grid = GridToTokens()
         self.last_block = EncoderBlock(dim, heads, 2 * dim)
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, n_classes)
