@@ -7,7 +7,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from contextlib import contextmanager
+
+
+@contextmanager
+def _quiet_native_stderr():
+    """Silence what C decoders (libmpg123 inside libsndfile) print straight to file descriptor 2.
+
+    The CLI promises one line on stderr; Python-level errors are still reported by us.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
 
 
 def _summary(report: dict) -> str:
@@ -35,7 +55,8 @@ def _analyze(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        clip = audio.load(args.file, max_seconds=args.max_seconds)
+        with _quiet_native_stderr():
+            clip = audio.load(args.file, max_seconds=args.max_seconds)
         model_set = pretrained.load_set(args.set)
     except (audio.AudioError, pretrained.PretrainedError) as e:
         print(f"error: {e}", file=sys.stderr)
