@@ -33,6 +33,10 @@ class FeatureConfig:
     mel128_hop: int = 512  # 32 ms between frames
     mel128_n_mels: int = 128  # number of mel bands, the image height
     mel128_frames: int = 128  # fixed image width: centre crop or pad with the minimum
+    # min-max bounds of the 128x128 picture, in absolute dB: the bounds of the scale, not of each
+    # clip, so a quiet room stays dark and a loud hiss bright (per-clip bounds erased that difference)
+    mel128_db_min: float = -100.0
+    mel128_db_max: float = 40.0
     # log-mel resized to an ImageNet-sized picture (spectrogram_vit)
     mel224_n_fft: int = 1024  # FFT size; window stays at 25 ms
     mel224_n_mels: int = 128  # bands before the bilinear resize
@@ -104,8 +108,9 @@ class MelSequence(Mel64):
 class Mel128x128(LogMel):
     """The beginner notebook's input: ``(B, 1, samples)`` -> ``(B, 1, 128, 128)`` in [0, 1].
 
-    Steps, all per clip: power log-mel relative to the clip's loudest cell, centre
-    crop or right-pad with the clip's minimum to 128 frames, then min-max scaling.
+    Steps: power log-mel in dB (floored 80 dB below the clip's loudest cell), centre
+    crop or right-pad with the clip's minimum to 128 frames, then min-max scaling
+    from the fixed range ``mel128_db_min``..``mel128_db_max`` onto 0..1.
     """
 
     kind = "mel128x128"
@@ -129,12 +134,9 @@ class Mel128x128(LogMel):
         return torch.cat([s_db, pad], dim=-1)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        s_db = self.db(wave)
-        s_db = s_db - s_db.amax(dim=(-2, -1), keepdim=True)  # dB relative to the loudest cell, like ref=np.max
-        fixed = self.fit(s_db)  # (B, 1, 128, 128)
-        lo = fixed.amin(dim=(-2, -1), keepdim=True)
-        hi = fixed.amax(dim=(-2, -1), keepdim=True)
-        return (fixed - lo) / (hi - lo + 1e-8)
+        fixed = self.fit(self.db(wave))  # (B, 1, 128, 128) absolute dB
+        lo, hi = self.cfg.mel128_db_min, self.cfg.mel128_db_max
+        return ((fixed - lo) / (hi - lo)).clamp(0.0, 1.0)
 
 
 class Mel224(LogMel):

@@ -496,14 +496,13 @@ def _input_baseline(fig, analysis: Analysis, arch: str) -> None:
     fe = Mel128x128()
     wave = analysis.clip.waveform.reshape(1, 1, -1).float()
     with torch.inference_mode():
-        s_db = fe.db(wave)[0, 0]
-        s_db = (s_db - s_db.max()).numpy()
+        s_db = fe.db(wave)[0, 0].numpy()
     frames = n_frames(wave.shape[-1], CFG.mel128_hop)
     start = fe.crop_offset(frames)
     left, right = fig.subplots(1, 2, width_ratios=[1.5, 1])
     lo, hi = _limits(s_db, 0.5, 100)
     im = _specshow(left, s_db, CFG.mel128_hop, y_axis="mel", fmin=0.0, fmax=SR / 2, cmap="magma", vmin=lo, vmax=hi)
-    _colorbar(fig, im, left, "dB below the loudest cell")
+    _colorbar(fig, im, left, "dB")
     t0, t1 = _frames_to_s(start, CFG.mel128_hop), _frames_to_s(min(frames, start + 128), CFG.mel128_hop)
     if frames > 128:
         left.axvspan(t0, t1, fill=False, edgecolor="#00E5FF", linewidth=3, label="kept: centre 128 frames")
@@ -519,7 +518,7 @@ def _input_baseline(fig, analysis: Analysis, arch: str) -> None:
         right.text((frames + 127) / 2, 64, "padding", color="white", ha="center", va="center", fontsize=13,
                    fontweight="bold", rotation=90)
     _colorbar(fig, im2, right, "min-max scaled to 0…1")
-    right.set_title(f"Input {tuple(r.x.shape)}:\n{lo:.0f}…{hi:.0f} dB squeezed into 0…1")
+    right.set_title(f"Input {tuple(r.x.shape)}:\n{CFG.mel128_db_min:.0f}…{CFG.mel128_db_max:+.0f} dB mapped onto 0…1")
     right.set_xlabel("frame (of 128)")
     right.set_ylabel("mel band (of 128)")
 

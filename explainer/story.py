@@ -347,8 +347,10 @@ def input_caption(analysis: Analysis, arch: str) -> str:
         else:
             fate = "Your clip gives exactly 128 frames: no crop, no padding."
         return (f"This model needs exactly 128 × 128 numbers: 128 mel bands from a 1,024-sample FFT, and 128 frames "
-                f"spaced 32 ms apart (4.1 s). {fate} Finally every value is rescaled so the darkest cell is 0 and the "
-                f"brightest is 1 (min-max), so loudness is lost: a whisper and a shout look alike.")
+                f"spaced 32 ms apart (4.1 s). {fate} Finally every value is mapped from the fixed range "
+                f"{CFG.mel128_db_min:.0f}…{CFG.mel128_db_max:+.0f} dB onto 0…1 (min-max with the scale's bounds). The "
+                "notebook this model comes from used each clip's own darkest and brightest cell instead; that makes a "
+                "quiet room and a loud hiss look the same, and cost this model its silence and noise scores.")
     if kind == "lfcc":
         return (f"The LFCC + Δ + ΔΔ grid of Listen & look, as a one-channel picture {shape}: {r.x.shape[2]} time "
                 "rows by 180 columns. The figure draws time left to right; inside the model, time is the rows.")
