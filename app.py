@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 # before gradio is imported: no analytics, no version check, no telemetry, no network at all
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # forced: the app must never report usage
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
