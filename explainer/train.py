@@ -326,13 +326,22 @@ def evaluate(data_dir: Path, name: str, out_root: Path | None = None) -> dict:
              for f in sorted((data_dir / c).iterdir()) if f.suffix.lower() in AUDIO_EXTENSIONS]
     if not items:
         raise ValueError(f"{data_dir} has no folders named after the classes {model_set.classes}.")
-    truth = torch.tensor([model_set.classes.index(c) for _, c in items])
-    waves = [audio.load(f).waveform.view(1, 1, -1) for f, _ in items]
+    waves, kept, skipped = [], [], []
+    for f, c in items:
+        try:
+            waves.append(audio.load(f).waveform.view(1, 1, -1))
+            kept.append(c)
+        except audio.AudioError as e:  # one unusable clip should not hide the rest
+            skipped.append(f"{f.name}: {e}")
+    if not waves:
+        raise ValueError(f"none of the clips in {data_dir} could be read: {skipped[:3]}")
+    truth = torch.tensor([model_set.classes.index(c) for c in kept])
     report = {}
     for arch, model in model_set.models.items():
         with torch.no_grad():
             pred = torch.tensor([int(model(model.front_end(w)).argmax()) for w in waves])
         report[arch] = metrics(pred, truth, model_set.classes)
+        report[arch]["skipped"] = skipped
     return report
 
 
@@ -357,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         for arch, m in report.items():
             print(f"{arch:16s} accuracy {m['accuracy']:.3f} on {m['n']} clips  recall {m['per_class_recall']}")
+        for line in next(iter(report.values()))["skipped"]:
+            print(f"skipped {line}")
         return 0
     archs = [m.strip() for m in a.models.split(",") if m.strip()]
     unknown = [m for m in archs if m not in list_models()]
