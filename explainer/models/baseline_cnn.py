@@ -19,7 +19,7 @@ class BaselineCNN(AudioModel):
     """
 
     input_kind = "mel128x128"
-    cam_layer = "conv2"
+    cam_layer = "relu2"  # Grad-CAM reads the rectified maps of the last conv, as it was designed to
     rf_axis = 1  # kernels are (freq, time)
 
     def __init__(self, n_classes: int = 6):
