@@ -17,6 +17,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import ctypes  # noqa: E402
+import ctypes.util  # noqa: E402
 import html  # noqa: E402
 import json  # noqa: E402
 import threading  # noqa: E402
@@ -59,6 +61,26 @@ def get_set(name: str) -> pretrained.ModelSet:
         if name not in _SETS:
             _SETS[name] = pretrained.untrained_set() if name == "untrained" else pretrained.load_set(name)
         return _SETS[name]
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:  # not glibc (macOS, Windows): nothing to tune
+        return None
+
+
+_LIBC = _libc()
+if _LIBC is not None and hasattr(_LIBC, "mallopt"):
+    # glibc gives each worker thread its own heap arena; with a few dozen request threads the
+    # freed pages of every arena stay mapped and the process only grows. Two arenas are plenty.
+    _LIBC.mallopt(-8, 2)  # M_ARENA_MAX
+
+
+def _release_memory() -> None:
+    """Return freed heap pages to the system after an analysis, so memory stays flat."""
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
 
 
 @dataclass
@@ -128,7 +150,9 @@ def _run_analysis(audio_path, set_name, methods, progress, faithfulness: bool) -
         raise gr.Error(str(e)) from None
     result = analysis_mod.analyze(clip, model_set, tuple(methods), faithfulness=faithfulness,
                                   progress=_progress_fn(progress))
-    return Session(result)
+    session = Session(result)
+    _release_memory()
+    return session
 
 
 def analyze(audio_path, set_name, methods, progress=gr.Progress()):
