@@ -92,13 +92,15 @@ def _median_spread(fn, repeats: int) -> tuple[float, float, float]:
     return statistics.median(times), min(times), max(times)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _rss_mb(pid: int) -> float:
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -109,7 +111,7 @@ def _server_figures(wav: Path, set_name: str, analyses: int, clients: int, per_c
     """Cold start, memory over repeated analyses and concurrent latency of the real app."""
     from gradio_client import Client, handle_file
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
@@ -136,7 +138,7 @@ def _server_figures(wav: Path, set_name: str, analyses: int, clients: int, per_c
         rss = []
         for i in range(analyses):
             ask(client)
-            rss.append(_rss_mb(proc.pid))
+            rss.append(rss_mb(proc.pid))
         warm = rss[min(9, len(rss) - 1)]
         out["rss_mb"] = round(rss[-1], 1)
         out["rss_after_warmup_mb"] = round(warm, 1)
@@ -164,7 +166,7 @@ def _server_figures(wav: Path, set_name: str, analyses: int, clients: int, per_c
             "clients": clients, "requests": clients * per_client, "errors": len(errors),
             "p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
             "p95_s": round(float(np.percentile(latencies, 95)), 2) if latencies else None,
-            "wall_s": round(time.perf_counter() - t1, 1), "rss_mb_after": round(_rss_mb(proc.pid), 1),
+            "wall_s": round(time.perf_counter() - t1, 1), "rss_mb_after": round(rss_mb(proc.pid), 1),
         }
     finally:
         proc.terminate()

@@ -188,7 +188,6 @@ def listen_captions(analysis: Analysis) -> dict[str, str]:
     frames = n_frames(n, CFG.mel64_hop)
     mel = np.asarray(analysis.mel_db)
     lfcc = np.asarray(analysis.lfcc_grid)
-    sizes = {s["name"]: s for s in analysis.sizes}
     raw = analysis.sizes[0]
     biggest = max(analysis.sizes, key=lambda s: s["elements"])
     smallest = min(analysis.sizes, key=lambda s: s["elements"])

@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +19,13 @@ import pytest
 import soundfile as sf
 
 from explainer import plots
+from explainer.bench import free_port
 from explainer.models import list_models
+from tests.conftest import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "pretrained" / "sound-types"
 METHODS = ["saliency", "gradcam"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _write_tone(path: Path, seconds: float = 1.5, freq: float = 440.0, seed: int = 0) -> Path:
@@ -76,35 +69,13 @@ def model_sets(tmp_path_factory) -> tuple[Path | None, str]:
 @pytest.fixture(scope="module")
 def server(model_sets, tmp_path_factory):
     folder, set_name = model_sets
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
     if folder is not None:
         env["EXPLAINER_PRETRAINED_DIR"] = str(folder)
     log = tmp_path_factory.mktemp("server") / "server.log"
-    url = f"http://127.0.0.1:{port}/"
-    t0 = time.time()
-    with open(log, "w") as log_file:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log_file,
-                                stderr=subprocess.STDOUT)
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() - t0 > 120:
-                raise AssertionError(f"the app did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        print(f"app answered after {time.time() - t0:.1f} s")
-        yield url, set_name
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_app(env, log):
+        yield f"http://127.0.0.1:{port}/", set_name
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
+from explainer.bench import free_port, rss_mb
+from tests.conftest import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_FFMPEG = shutil.which("ffmpeg") is not None
@@ -167,19 +169,6 @@ def test_cli_analyses_odd_input(kind, tiny_set, tmp_path):
 # ---------------------------------------------------------------- the server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 @pytest.fixture(scope="module")
 def server(tiny_set, tmp_path_factory):
     work = tmp_path_factory.mktemp("server")
@@ -187,34 +176,14 @@ def server(tiny_set, tmp_path_factory):
     for d in (guard_dir, tmp_dir, gradio_tmp):
         d.mkdir()
     (guard_dir / "sitecustomize.py").write_text(GUARD)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "EXPLAINER_PRETRAINED_DIR": str(tiny_set.parent),
            "PYTHONPATH": str(guard_dir), "NET_GUARD_LOG": str(work / "network.log"), "TMPDIR": str(tmp_dir),
            "GRADIO_TEMP_DIR": str(gradio_tmp)}
     env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the app itself must turn analytics off
     log = work / "server.log"
-    with open(log, "w") as f:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    t0 = time.time()
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() - t0 > 120:
-                raise AssertionError(f"the app did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        yield {"url": url, "proc": proc, "work": work, "tmp": tmp_dir, "log": log}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_app(env, log) as proc:
+        yield {"url": f"http://127.0.0.1:{port}/", "proc": proc, "work": work, "tmp": tmp_dir, "log": log}
 
 
 @pytest.fixture(scope="module")
@@ -297,10 +266,10 @@ def test_load_eight_clients(client, server, tmp_path):
             t.join(timeout=max(1.0, deadline - time.time()))
 
     run_all(1)
-    rss_warm = _rss_mb(server["proc"].pid)
+    rss_warm = rss_mb(server["proc"].pid)
     latencies.clear()
     run_all(3)
-    rss_after = _rss_mb(server["proc"].pid)
+    rss_after = rss_mb(server["proc"].pid)
     print(f"load: {len(latencies)} ok, {len(errors)} errors, p95 {np.percentile(latencies, 95):.2f} s, "
           f"RSS {rss_warm:.0f} -> {rss_after:.0f} MB")
     assert not errors and len(latencies) == 24
