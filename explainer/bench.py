@@ -16,6 +16,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -107,32 +109,53 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+@contextmanager
+def running_app(env: dict, log: Path, timeout_s: float = 120.0):
+    """Start ``python app.py`` with ``env``, wait until its page answers, yield the process, stop it.
+
+    ``env`` must set ``GRADIO_SERVER_PORT``; the server's output goes to ``log``. Raises
+    ``RuntimeError`` with the end of the log when the app exits or does not answer in time.
+    """
+    url = f"http://127.0.0.1:{env['GRADIO_SERVER_PORT']}/"
+    t0 = time.perf_counter()
+    with open(log, "w") as f:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=f,
+                                stderr=subprocess.STDOUT)
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.perf_counter() - t0 > timeout_s:
+                raise RuntimeError(f"the app did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _server_figures(wav: Path, set_name: str, analyses: int, clients: int, per_client: int) -> dict:
     """Cold start, memory over repeated analyses and concurrent latency of the real app."""
     from gradio_client import Client, handle_file
 
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     out: dict = {}
 
     def ask(c):
         return c.predict(handle_file(str(wav)), set_name, ["saliency", "gradcam"], api_name="/analyze")
 
-    try:
-        client = None
-        while client is None:
-            if proc.poll() is not None:
-                raise RuntimeError("app.py exited during start-up")
-            if time.perf_counter() - t0 > 120:
-                raise RuntimeError("app.py did not answer within 120 s")
-            try:
-                client = Client(url, verbose=False)
-            except Exception:
-                time.sleep(0.1)
+    t0 = time.perf_counter()
+    with running_app(env, wav.parent / "server.log") as proc:
+        client = Client(url, verbose=False)
         ask(client)
         out["cold_start_s"] = round(time.perf_counter() - t0, 2)
         rss = []
@@ -168,12 +191,6 @@ def _server_figures(wav: Path, set_name: str, analyses: int, clients: int, per_c
             "p95_s": round(float(np.percentile(latencies, 95)), 2) if latencies else None,
             "wall_s": round(time.perf_counter() - t1, 1), "rss_mb_after": round(rss_mb(proc.pid), 1),
         }
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     return out
 
 

@@ -1,10 +1,5 @@
 """Shared fixtures: small synthetic clips and a tiny trained model set, made on the fly."""
 
-import subprocess
-import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +8,6 @@ import soundfile as sf
 import torch
 
 torch.set_num_threads(2)
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def tone_and_noise(seconds: float, seed: int = 0, sr: int = 16000) -> torch.Tensor:
@@ -64,31 +57,3 @@ def wav_file(tmp_path) -> Path:
     path = tmp_path / "clip.wav"
     sf.write(path, tone_and_noise(2.0)[0, 0].numpy(), 16000)
     return path
-
-
-@contextmanager
-def running_app(env: dict, log: Path, timeout_s: float = 120.0):
-    """Start ``python app.py`` with ``env``, wait until its page answers, yield the process, stop it."""
-    url = f"http://127.0.0.1:{env['GRADIO_SERVER_PORT']}/"
-    t0 = time.time()
-    with open(log, "w") as f:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() - t0 > timeout_s:
-                raise AssertionError(f"the app did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        print(f"app answered after {time.time() - t0:.1f} s")
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()

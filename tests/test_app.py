@@ -19,9 +19,8 @@ import pytest
 import soundfile as sf
 
 from explainer import plots
-from explainer.bench import free_port
+from explainer.bench import free_port, running_app
 from explainer.models import list_models
-from tests.conftest import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "pretrained" / "sound-types"

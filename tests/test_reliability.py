@@ -22,8 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from explainer.bench import free_port, rss_mb
-from tests.conftest import running_app
+from explainer.bench import free_port, rss_mb, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_FFMPEG = shutil.which("ffmpeg") is not None
