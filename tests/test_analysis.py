@@ -50,6 +50,43 @@ def test_fast_copy_changes_nothing(model_set):
             torch.testing.assert_close(got, ref, rtol=1e-3, atol=1e-5 * float(ref.abs().max()) + 1e-12)
 
 
+@pytest.mark.parametrize("kernel,stride,padding,length", [(64, 4, 30, 16000), (64, 4, 30, 16003), (8, 2, 0, 101),
+                                                          (12, 3, 5, 50), (6, 3, 0, 7)])
+def test_polyphase_conv_matches_strided_conv(kernel, stride, padding, length):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(2, 5, kernel, stride=stride, padding=padding)
+    assert analysis.PolyphaseConv1d.applies(conv)
+    poly = analysis.PolyphaseConv1d(conv)
+    x = torch.randn(3, 2, length, requires_grad=True)
+    y_ref, y = conv(x), poly(x)
+    torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
+    g_ref, = torch.autograd.grad(y_ref, x, torch.ones_like(y_ref))
+    g, = torch.autograd.grad(y, x, torch.ones_like(y))
+    torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-5)
+    assert not analysis.PolyphaseConv1d.applies(torch.nn.Conv1d(1, 4, 5, stride=2))  # 5 taps do not split in 2
+    assert not analysis.PolyphaseConv1d.applies(torch.nn.Conv1d(1, 4, 3))  # stride 1: nothing to gain
+
+
+def test_patch_linear_matches_patch_conv():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 7, 4, stride=4)
+    assert analysis.PatchLinear.applies(conv) and not analysis.PatchLinear.applies(torch.nn.Conv2d(3, 7, 4, 2))
+    lin = analysis.PatchLinear(conv)
+    x = torch.randn(2, 3, 16, 18, requires_grad=True)  # 18 is not a multiple of 4: the conv drops the rest
+    y_ref, y = conv(x), lin(x)
+    torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
+    g_ref, = torch.autograd.grad(y_ref, x, torch.ones_like(y_ref))
+    g, = torch.autograd.grad(y, x, torch.ones_like(y))
+    torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-5)
+
+
+def test_fast_copy_rewrites_the_costly_layers(model_set):
+    kinds = {arch: {type(m).__name__ for m in analysis.fast_copy(model).modules()}
+             for arch, model in model_set.models.items()}
+    assert "PolyphaseConv1d" in kinds["waveform_cnn"]
+    assert "PatchLinear" in kinds["spectrogram_vit"]
+
+
 def test_analyze_everything_once(model_set, clip):
     result = analysis.analyze(clip, model_set, ("saliency", "gradcam"))
     assert list(result.models) == list(model_set.models)
