@@ -135,3 +135,29 @@ def test_midi_bytes() -> None:
     assert data.startswith(b"MThd") and b"MTrk" in data
     # The note-on (tick 0) is written before the note-off (500 ticks = 0.5 s later).
     assert data.index(b"\x90\x3c\x64") < data.index(b"\x80\x3c\x00")
+
+
+def _numpy_pools():
+    from explainer.data import sources, synth
+    pools = [p for build in (sources._tone_pools, sources._noise_pools, sources._silence_pools,
+                             sources._percussion_pools)
+             for split_pools in build(0).values() for p in split_pools if p.kind in synth.RENDERERS]
+    return {p.kind: p for p in pools}  # one pool per kind is enough
+
+
+@pytest.mark.parametrize("kind", sorted(_numpy_pools()))
+def test_every_numpy_source_renders(kind: str) -> None:
+    from explainer.data import synth
+    pool = _numpy_pools()[kind]
+    rng = np.random.default_rng(3)
+    for draw in range(6):
+        params = pool.draw(rng)
+        for fill in (False, True):
+            x = synth.render(params, rng, 51_200, fill)
+            assert x.shape == (51_200,) and x.dtype == np.float32 and np.all(np.isfinite(x)), params
+            if params["cls"] == "silence":
+                continue
+            assert np.max(np.abs(x)) == pytest.approx(1.0, abs=1e-4), params
+            if fill:  # a sequence segment is labelled over its whole length, so each second must sound
+                seconds = x[: 48_000].reshape(3, 16_000)
+                assert np.all(np.sqrt(np.mean(seconds ** 2, axis=1)) > 1e-3), params

@@ -1,8 +1,8 @@
 """Synthetic training data for the `sound-types` model set.
 
 Six classes, rendered from open sources that Debian packages provide: speech
-(espeak-ng, flite), music and percussion (fluidsynth with the FluidR3 GM SoundFont), and
-tone, noise and silence (numpy). Val and test use voices, programs, kits and parameter
+(espeak-ng, flite), music and percussion (fluidsynth with the FluidR3 GM SoundFont, plus
+struck objects made with numpy), and tone, noise and silence (numpy). Val and test use voices, programs, kits and parameter
 ranges that train never uses; see `sources.py`.
 
     python -m explainer.data --out DIR [--seed 0] [--per-class N] [--sequences M]

@@ -70,7 +70,9 @@ def render_items(items: list[Item], inventory: Inventory, config: DataConfig,
         for it in items:
             it.params = inventory.draw(it.split, it.cls, it.content_rng)
             seconds = it.n / SAMPLE_RATE
-            if it.cls == "speech":
+            if it.params["kind"] in synth.RENDERERS:  # tone, noise, silence, struck objects
+                it.audio = synth.render(it.params, it.content_rng, it.n, it.fill)
+            elif it.cls == "speech":
                 it.params = speech.plan(it.params, it.content_rng, it.n)
                 it.audio = speech.render(it.params, it.content_rng, it.n, Path(tmp), it.fill)
             elif it.cls == "music":
@@ -78,7 +80,7 @@ def render_items(items: list[Item], inventory: Inventory, config: DataConfig,
             elif it.cls == "percussion":
                 scores.append((it, instruments.plan_percussion(it.params, it.content_rng, seconds)))
             else:
-                it.audio = synth.render(it.params, it.content_rng, it.n, it.fill)
+                raise ValueError(f"no renderer for {it.params['source']}")
     if scores:
         for (it, _), audio in zip(scores, instruments.render_batch([s for _, s in scores], config)):
             it.audio = audio[:it.n]

@@ -13,6 +13,8 @@ scores on voices, instruments, kits and parameter ranges that training never hea
 - GM programs 0-111: within each family of 8 (pianos, organs, guitars ...), 5 train, 1 val,
   2 test by seeded hash, so every family is in every split with different programs.
 - drum kits: whole kit families by hand (Standard 0-7 share samples, and so on).
+- struck objects (knocks, thuds, metal, clicks, made with numpy): lowest-mode frequency
+  bands interleaved between splits, like the tones.
 - tone / noise / silence: parameter bands interleaved between splits, plus kinds that
   only val (vibrato tone, wind, a DC offset) or only test (call-progress tones, rain,
   bit flicker) use.
@@ -198,9 +200,13 @@ def _music_pools(split_seed: int) -> dict[str, list[SourcePool]]:
 
 
 def _percussion_pools(split_seed: int) -> dict[str, list[SourcePool]]:
-    return {s: [SourcePool("percussion", "kit", {"kit": KIT_SPLIT[s]}, "kit:{kit}", 0.75),
+    # struck objects made with numpy (knocks, thuds, metal, clicks) widen what a hit can
+    # sound like beyond the soundfont's kits; their lowest-mode bands are split like tones
+    bands = _interleaved(len(synth.IMPACT_BANDS) - 1)
+    return {s: [SourcePool("percussion", "kit", {"kit": KIT_SPLIT[s]}, "kit:{kit}", 0.6),
                 SourcePool("percussion", "perc_program", {"preset": PERC_PROGRAM_SPLIT[s]},
-                           "gm:preset={preset}", 0.25)]
+                           "gm:preset={preset}", 0.2),
+                SourcePool("percussion", "impacts", {"band": bands[s]}, "impacts:band{band:02d}", 0.2)]
             for s in SPLITS}
 
 
@@ -209,7 +215,7 @@ def _tone_pools(split_seed: int) -> dict[str, list[SourcePool]]:
     out = {}
     for s in SPLITS:
         pools = [SourcePool("tone", kind, {"band": bands[s]}, f"tone:{kind}:band{{band:02d}}")
-                 for kind in ("sine", "beeps", "sweep_lin", "sweep_log", "siren", "square", "saw")]
+                 for kind in ("sine", "beeps", "sweep_lin", "sweep_log", "siren", "square", "saw", "dual", "buzzer")]
         pools.append(SourcePool("tone", "dtmf", {"keys": (DTMF_SPLIT[s],)}, "tone:dtmf:{keys}"))
         if s == "val":
             all_bands = tuple(range(len(synth.TONE_BANDS) - 1))

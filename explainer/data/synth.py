@@ -1,4 +1,4 @@
-"""Pure-numpy sources: the tone, noise and silence classes.
+"""Pure-numpy sources: the tone, noise and silence classes, and struck-object percussion.
 
 Each kind has a parameter that picks its *source* (a frequency band, a noise colour band,
 a modulation-rate band, a hum profile ...). The split of sources in `sources.py` gives
@@ -30,6 +30,7 @@ BETA_BANDS = np.linspace(-1.0, 2.2, 17)        # 16 spectral-slope bands: power 
 AM_BANDS = np.geomspace(0.3, 25.0, 9)          # 8 amplitude-modulation rate bands, Hz
 HISS_BANDS = np.geomspace(500.0, 6000.0, 7)    # 6 high-pass cutoff bands, Hz
 ROOM_BETA_BANDS = np.linspace(0.0, 2.4, 7)     # 6 room-tone colour bands
+IMPACT_BANDS = np.geomspace(80.0, 3000.0, 11)  # 10 lowest-mode bands of struck objects, Hz
 # Relative amplitudes of mains harmonics 1..8: clean, buzzy (odd-rich, as from a
 # transformer), bright, dull, even-rich (a rectifier) and ragged.
 HUM_PROFILES = (
@@ -255,9 +256,96 @@ def _tone_call(p, rng, n, fill):
         on, off = cadence[i % len(cadence)]
         length = min(int(on * SR), n - t)
         gate[t:t + length] = fade(np.ones(length), 0.005)
-        t += length + int(off * SR)
+        t += length + int((min(off, 0.3) if fill else off) * SR)  # a labelled segment keeps sounding
         i += 1
     return x * gate
+
+
+def _cadence(rng: np.random.Generator, n: int, fill: bool) -> np.ndarray:
+    """An on/off envelope like a device's: steady, a regular on/off, or double rings."""
+    style = rng.choice(["steady", "regular", "double"], p=[0.25, 0.45, 0.3])
+    if style == "steady":
+        return np.ones(n)
+    short = rng.uniform(0.15, 0.5)
+    cycle = [(rng.uniform(0.15, 2.0), rng.uniform(0.15, 1.5))] if style == "regular" \
+        else [(short, rng.uniform(0.1, 0.3)), (short, rng.uniform(0.6, 2.0))]
+    gate, t, i = np.zeros(n), (0 if fill else int(rng.uniform(0, 0.5) * SR)), 0
+    while t < n:
+        on, off = cycle[i % len(cycle)]
+        length = min(int(on * SR), n - t)
+        gate[t:t + length] = fade(np.ones(length), 0.005)
+        t += length + int((min(off, 0.3) if fill else off) * SR)
+        i += 1
+    return gate
+
+
+def _tone_dual(p, rng, n, fill):
+    # two steady sines a small, unmusical interval apart, the way signalling tones are
+    # built; the exact telephone pairs stay in the test split's "call" kind
+    f1 = _in_band(rng, TONE_BANDS, p["band"])
+    f2 = f1 * rng.uniform(1.04, 1.6) ** (1 if rng.random() < 0.5 else -1)
+    x = _additive(f1, n, (1.0,), rng) + rng.uniform(0.6, 1.4) * _additive(f2, n, (1.0,), rng)
+    return x * _cadence(rng, n, fill)
+
+
+def _tone_buzzer(p, rng, n, fill):
+    # an electronic beeper (alarm clock, microwave, smoke alarm): a pulse wave with a few
+    # strong harmonics, in groups of short beeps with a pause after each group
+    f = _in_band(rng, TONE_BANDS, p["band"])
+    duty = rng.uniform(0.15, 0.5)
+    amps = tuple(abs(np.sin(np.pi * k * duty)) / k for k in range(1, 16))
+    group, beep, gap = int(rng.integers(1, 6)), rng.uniform(0.04, 0.25), rng.uniform(0.03, 0.15)
+    pause = rng.uniform(0.1, 0.4) if fill else rng.uniform(0.2, 1.2)
+    out, t, i = np.zeros(n), (0 if fill else int(rng.uniform(0, 0.4) * SR)), 0
+    while t < n:
+        length = min(int(beep * SR), n - t)
+        out[t:t + length] = fade(_additive(f, length, amps, rng), 0.003)
+        i += 1
+        t += length + int((pause if i % group == 0 else gap) * SR)
+    return out
+
+
+# ---------------------------------------------------------------- percussion without a soundfont
+
+def _hit(rng: np.random.Generator, material: str, centre: float) -> np.ndarray:
+    """One struck object by modal synthesis: a few damped, inharmonic sine modes over a
+    short noise burst. Knocks and thuds die in tens of ms; metal rings longer."""
+    decay = {"wood": (0.015, 0.08), "membrane": (0.05, 0.25), "metal": (0.1, 0.6), "click": (0.003, 0.015)}[material]
+    length = int(min(1.2, 5 * decay[1]) * SR)
+    t = np.arange(length) / SR
+    out = np.zeros(length)
+    ratios = np.sort(np.concatenate([[1.0], rng.uniform(1.3, 6.5, int(rng.integers(2, 7)))]))
+    for r in ratios:
+        f = centre * r
+        if f > 0.45 * SR:
+            break
+        drop = 1.0 if material != "membrane" else 1.0 + rng.uniform(0.1, 0.8) * np.exp(-t / 0.03)  # pitch falls
+        phase = 2 * np.pi * np.cumsum(f * drop) / SR + rng.uniform(0, 2 * np.pi)
+        out += rng.uniform(0.2, 1.0) / r * np.exp(-t / rng.uniform(*decay)) * np.sin(phase)
+    burst_len = int(rng.uniform(0.002, 0.02) * SR)
+    burst = rng.standard_normal(burst_len) * np.exp(-np.arange(burst_len) / (0.3 * burst_len + 1))
+    b, a = signal.butter(2, min(0.95, rng.uniform(1.0, 8.0) * centre / NYQUIST), "high")
+    out[:burst_len] += rng.uniform(0.2, 1.5) * signal.lfilter(b, a, burst)
+    return out / (np.max(np.abs(out)) + 1e-9)
+
+
+def _perc_impacts(p, rng, n, fill):
+    centre = _in_band(rng, IMPACT_BANDS, p["band"])
+    materials = rng.choice(["wood", "membrane", "metal", "click"], size=int(rng.integers(1, 3)), replace=False)
+    style = rng.choice(["beat", "knocks", "scattered"])
+    step = rng.uniform(0.1, 0.3)  # seconds between grid positions
+    out, t = np.zeros(n), (0 if fill else int(rng.uniform(0, 0.3) * SR))
+    while t < n:
+        hit = _hit(rng, str(rng.choice(materials)), centre * rng.uniform(0.8, 1.25)) * rng.uniform(0.3, 1.0)
+        end = min(n, t + len(hit))
+        out[t:end] += hit[:end - t]
+        if style == "beat":
+            t += int(step * SR * (1 if rng.random() < 0.7 else 2))
+        elif style == "knocks":  # quick groups of 2-5, like knocking on a door
+            t += int(rng.uniform(0.08, 0.2) * SR) if rng.random() < 0.75 else int(rng.uniform(0.4, 1.0) * SR)
+        else:
+            t += int(rng.uniform(0.08, 0.3 if fill else 0.9) * SR)
+    return out
 
 
 # ---------------------------------------------------------------- noise
@@ -373,6 +461,9 @@ RENDERERS: dict[str, Renderer] = {
     "saw": lambda p, rng, n, fill: _tone_shape(p, rng, n, fill, _saw_amps()),
     "vibrato": _tone_vibrato,
     "call": _tone_call,
+    "dual": _tone_dual,
+    "buzzer": _tone_buzzer,
+    "impacts": _perc_impacts,
     "coloured": _noise_coloured,
     "bandpass": _noise_bandpass,
     "am": _noise_am,

@@ -39,8 +39,10 @@ def list_models() -> list[str]:
     return [n for n in ORDER if n in _REGISTRY]
 
 
-def build(name: str, n_classes: int = 6) -> nn.Module:
+def build(name: str, n_classes: int = 6, **options) -> nn.Module:
     """A fresh, randomly initialised model with its front-end.
+
+    ``options`` go to the architecture's constructor (e.g. ``channels`` of ``lfcc_cnn``).
 
     Raises:
         KeyError: ``name`` is not registered; the message lists the valid names.
@@ -50,4 +52,4 @@ def build(name: str, n_classes: int = 6) -> nn.Module:
         raise KeyError(f"unknown model {name!r}; valid names: {list_models()}")
     if n_classes < 2:
         raise ValueError(f"a classifier needs at least 2 classes, got {n_classes}")
-    return _REGISTRY[name](n_classes=n_classes)
+    return _REGISTRY[name](n_classes=n_classes, **options)
