@@ -488,6 +488,11 @@ def why_design(analysis: Analysis, arch: str) -> str:
         head = layers[-1]
         pools = [x for x in layers if x.type == "AvgPool2d"]
         rows_after = pools[-1].shape[2] if pools else "?"
+        convs = [x for x in layers if x.type == "Conv2d"]
+        widths = [x.shape[1] for x in convs]
+        channels = mean.shape[1] if mean else (widths[-1] if widths else 0)
+        # multiply-adds of a bias-free conv: output cells x kernel weights per output channel
+        macs = sum(int(np.prod(x.shape[1:])) * x.params // max(1, x.shape[1]) for x in convs)
         grid = np.asarray(analysis.lfcc_grid)
         lfcc_span = float(np.ptp(grid[:, :60])) if grid.size else 0.0
         delta_span = float(np.ptp(grid[:, 60:120])) if grid.size else 0.0
@@ -499,8 +504,13 @@ def why_design(analysis: Analysis, arch: str) -> str:
             "and, after a few layers, blend the last LFCC columns with the first Δ columns: two different kinds of "
             "measurement in one number. The walkthrough shows it on your clip.\n\n"
             f"**Mean over time.** `{mean.name if mean else 'Mean'}` averages what is left over time, leaving "
-            f"128 channels × 180 columns = {_n(128 * 180)} numbers whatever the clip's length; the final layer "
-            f"turns them into {len(analysis.classes)} scores with {_n(head.params)} weights.\n\n"
+            f"{channels} channels × 180 columns = {_n(channels * 180)} numbers whatever the clip's length; the final "
+            f"layer turns them into {len(analysis.classes)} scores with {_n(head.params)} weights.\n\n"
+            f"**Widths and cost.** The convolutions here have {' → '.join(map(str, widths))} channels. The source "
+            "design uses twice as many (32 → 64 → 128); because no layer ever shrinks the 180 columns, every "
+            "convolution works on the whole grid, and its cost grows with input × output channels, so doubling both "
+            f"would multiply it by four. This model's three convolutions take {_n(macs)} multiply-adds on your "
+            "clip.\n\n"
             f"**Columns on one scale.** In your clip the LFCC columns span {lfcc_span:.0f} units and the Δ columns "
             f"{delta_span:.0f}. A per-column normalisation, learned in training, puts them on one scale before the "
             f"first convolution. {_n(total)} parameters in all. This design comes from spoofed-speech detection, "

@@ -154,6 +154,12 @@ def test_why_design_computes_the_flatten_share(tone_result):
     assert "trained from scratch" in story.why_design(a, "spectrogram_vit")
     rf = a.models["tcn"].trace.layers[-1].receptive_field
     assert f"{rf} frames" in story.why_design(a, "tcn")
+    # the LFCC note counts its convolutions' multiply-adds from the trace of this clip
+    lfcc = a.models["lfcc_cnn"]
+    frames = lfcc.x.shape[2]
+    expected = (16 * frames * 180 * 9 + 32 * (frames // 2) * 180 * 16 * 9 + 64 * (frames // 4) * 180 * 32 * 9)
+    note = story.why_design(a, "lfcc_cnn")
+    assert f"{expected:,} multiply-adds" in note and "16 → 32 → 64" in note and f"{64 * 180:,} numbers" in note
 
 
 def test_class_colors_are_stable():

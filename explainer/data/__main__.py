@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split-seed", type=int, default=0,
                         help="seed of the source-to-split assignment (default 0)")
     parser.add_argument("--per-class", type=int, metavar="N",
-                        help="clips per class in EVERY split (default 220 train / 40 val / 60 test)")
+                        help="clips per class in EVERY split (default 330 train / 40 val / 60 test)")
     parser.add_argument("--sequences", type=int, metavar="M",
                         help="sequence clips in EVERY split (default 60 train / 10 val / 20 test)")
     parser.add_argument("--classes", help="comma-separated subset of classes (default: all six)")

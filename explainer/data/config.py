@@ -50,11 +50,11 @@ class DataConfig:
     # Length of a class clip: 3.2 s is 51,200 samples, the length all six models train on.
     clip_seconds: float = 3.2
     # Class clips per class in each split.
-    train_per_class: int = 220
+    train_per_class: int = 330
     val_per_class: int = 40
     test_per_class: int = 60
     # Sequence clips (several classes one after another) per split, for frame labels.
-    train_sequences: int = 60
+    train_sequences: int = 90
     val_sequences: int = 10
     test_sequences: int = 20
     # Length of a sequence clip, and its number of segments (inclusive range).
