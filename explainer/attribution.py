@@ -310,9 +310,12 @@ def deletion_check(
 ) -> dict[str, float]:
     """Remove the most-attributed cells and see whether the model notices.
 
-    The top ``fraction`` of input cells by ``|attr|`` are set to
+    The top ``fraction`` of input cells by ``attr`` are set to
     :func:`reference_input`; so, separately, are ``n_random`` random sets of the
-    same size. Channels of one position (the ViT's three copies) are ranked and
+    same size. Cells are ranked by their signed value: for a signed map
+    (Integrated Gradients, occlusion) the top set is the strongest evidence *for*
+    the target. Ranking by size would also remove the strongest evidence against
+    it, whose removal raises the score, and the two effects would cancel. Channels of one position (the ViT's three copies) are ranked and
     removed together. All variants run in one forward pass.
 
     The random sets are, by default (``control="shift"``), the top set moved by a
@@ -348,7 +351,7 @@ def deletion_check(
         raise ValueError(f"control must be 'shift' or 'scatter', got {control!r}")
     kind = getattr(model, "input_kind", None)
     x = torch.nan_to_num(x.detach())
-    scores = torch.nan_to_num(attr.detach().to(x.device).float()).abs()
+    scores = torch.nan_to_num(attr.detach().to(x.device).float())  # signed: evidence for the target first
     axis = _channel_axis(kind, x)
     if axis is not None:
         scores = scores.sum(dim=axis, keepdim=True)  # one score per position, shared by its channels

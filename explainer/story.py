@@ -588,7 +588,8 @@ def faithfulness_text(check: dict | None, target: str, method: str) -> str:
     else:
         verdict = ("hiding the same pattern elsewhere hurt more than hiding the marked cells, so this map is not "
                    "a reliable guide for this clip.")
-    return (f"**Is this map faithful?** Hiding the 20% of input cells it marks {drop(top)} "
+    return (f"**Is this map faithful?** Hiding the 20% of input cells it marks most strongly as evidence for "
+            f"{target} {drop(top)} "
             f"({_pct(check['p_orig'])} → {_pct(check['p_top_removed'])}); hiding the same pattern of cells moved "
             f"to a random place {drop(rnd)}. "
             f"Score {score:+.2f}: {verdict}")

@@ -370,6 +370,22 @@ def test_deletion_finds_the_one_strong_input():
         deletion_check(model, x, attr, target=0, control="blur")
 
 
+def test_deletion_removes_evidence_for_the_target_first():
+    # cell 3 is strong evidence for class 0, cell 11 stronger evidence against it
+    model = nn.Linear(20, 2)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.zero_()
+        model.weight[0, 3], model.weight[0, 11] = 4.0, -6.0
+    x = torch.zeros(1, 20)
+    x[0, 3], x[0, 11] = 1.0, 1.0
+    attr = attribute(model, x, "integrated_gradients", target=0)  # reference input: the minimum, 0 here
+    assert attr[0, 3] > 0 > attr[0, 11] and attr[0, 11].abs() > attr[0, 3]
+    result = deletion_check(model, x, attr, target=0, fraction=0.05, n_random=3)  # one cell of 20
+    assert result["p_top_removed"] < result["p_orig"]  # cell 3 went, not cell 11
+    assert result["drop_top"] > 0.1
+
+
 def test_deletion_controls_remove_as_many_cells_as_the_map():
     """A model that counts removed cells: every variant must lose exactly the same number."""
 
