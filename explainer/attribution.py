@@ -46,8 +46,8 @@ OCCLUSION: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 
 # Path points per internal batch of Integrated Gradients, per input kind: the fastest of
 # 1-32 for one 10 s clip on 2 cores (python -m explainer bench). Small inputs gain from
-# batching; the waveform and the LFCC grid are fastest one point at a time, because their
-# activations outgrow the caches.
+# batching; the LFCC grid is fastest one point at a time and the waveform at four, because
+# larger batches of their activations outgrow the caches.
 IG_BATCH = {"waveform": 4, "mel64": 4, "mel128x128": 8, "lfcc": 1, "mel_seq": 16, "mel224": 32}
 
 
