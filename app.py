@@ -95,6 +95,10 @@ class Session:
     def __post_init__(self):
         for r in self.analysis.models.values():  # keep only what the gallery draws: far less memory per visitor
             r.trace.feature_maps = plots.shrink_feature_maps(r.trace, r.input_kind)
+        self.index_overlays()
+
+    def index_overlays(self) -> None:
+        """Keep every map of the analysis, with its deletion check so far, for the architecture tabs."""
         for arch, r in self.analysis.models.items():
             for m, attr in r.attributions.items():
                 self.overlays[(arch, m, r.target)] = (attr, r.faithfulness.get(m))
@@ -191,9 +195,7 @@ def add_faithfulness(session, progress=gr.Progress()):
     a = session.analysis
     analysis_mod.add_faithfulness(a, get_set(a.set_name),
                                   progress=lambda f, text: progress(f, desc=f"faithfulness: {text}"))
-    for arch, r in a.models.items():
-        for m in r.attributions:
-            session.overlays[(arch, m, r.target)] = (r.attributions[m], r.faithfulness.get(m))
+    session.index_overlays()  # the tabs now show each map with its check
     return report.report_dict(a)
 
 

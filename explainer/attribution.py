@@ -315,8 +315,9 @@ def deletion_check(
     same size. Cells are ranked by their signed value: for a signed map
     (Integrated Gradients, occlusion) the top set is the strongest evidence *for*
     the target. Ranking by size would also remove the strongest evidence against
-    it, whose removal raises the score, and the two effects would cancel. Channels of one position (the ViT's three copies) are ranked and
-    removed together. All variants run in one forward pass.
+    it, whose removal raises the score, and the two effects would cancel.
+    Channels of one position (the ViT's three copies) are ranked and removed
+    together. All variants run in one forward pass.
 
     The random sets are, by default (``control="shift"``), the top set moved by a
     random circular shift along every non-channel axis: the same amount and the

@@ -231,9 +231,7 @@ def run(repeats: int = 5, analyses: int = 50, clients: int = 8, per_client: int 
         result["analysis_ratio"] = round(med / result["reference_s"], 3)
         result["analysis_stages_ms"] = {k: round(v, 1) for k, v in stages.items()}
 
-        from .analysis import model_inputs
-
-        from .analysis import _attribute
+        from .analysis import _attribute, model_inputs
 
         inputs = model_inputs(clip.waveform.view(1, 1, -1), model_set)
         per_model: dict[str, float] = {}

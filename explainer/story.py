@@ -32,6 +32,11 @@ title = plots.model_title
 # ---------------------------------------------------------------- small helpers
 
 
+def _tcn_convs(layers) -> list:
+    """The TCN's dilated causal convolutions among its trace records (not the 1x1 input and head)."""
+    return [x for x in layers if x.type == "CausalConv1d" or (x.name.startswith("blocks") and "Conv" in x.type)]
+
+
 def _n(v: float) -> str:
     """1234567 -> '1,234,567'."""
     return f"{int(round(v)):,}"
@@ -517,7 +522,7 @@ def why_design(analysis: Analysis, arch: str) -> str:
             "where the tell-tale artefacts hide in fine spectral detail."
         )
     if kind == "mel_seq":
-        convs = [x for x in layers if x.type == "CausalConv1d" or (x.name.startswith("blocks") and "Conv" in x.type)]
+        convs = _tcn_convs(layers)
         rf = layers[-1].receptive_field or 1
         ms = layers[-1].receptive_field_ms or 0.0
         dil = getattr(_model_attr(analysis, arch), "dilations", None)
@@ -726,8 +731,7 @@ def _step_dilation(a: Analysis) -> str:
         return "This set has no TCN."
     rf = r.trace.layers[-1].receptive_field or 1
     ms = r.trace.layers[-1].receptive_field_ms or 0
-    convs = [x for x in r.trace.layers
-             if x.type == "CausalConv1d" or (x.name.startswith("blocks") and "Conv" in x.type)]
+    convs = _tcn_convs(r.trace.layers)
     return ("How far back can a frame-by-frame model look? An ordinary 3-wide convolution adds 2 frames of reach per "
             "layer. A **dilated** convolution spaces its taps out: with dilation 4 the taps are 4 frames apart, so "
             "the same 3 weights span 9 frames. Doubling the dilation at every block makes the reach grow "

@@ -251,14 +251,23 @@ def _tone_call(p, rng, n, fill):
     x = sum(_additive(f, n, (1.0,), rng) for f in freqs)
     if not cadence:
         return fade(x, 0.01)
+    return x * _cycle_gate(rng, n, fill, cadence)
+
+
+def _cycle_gate(rng: np.random.Generator, n: int, fill: bool, cycle) -> np.ndarray:
+    """A 0/1 envelope repeating ``cycle``, a sequence of (on s, off s), with soft edges.
+
+    Outside sequences it starts up to 0.5 s late; in a labelled segment (``fill``) no
+    pause is longer than 0.3 s, so the segment keeps sounding.
+    """
     gate, t, i = np.zeros(n), (0 if fill else int(rng.uniform(0, 0.5) * SR)), 0
     while t < n:
-        on, off = cadence[i % len(cadence)]
+        on, off = cycle[i % len(cycle)]
         length = min(int(on * SR), n - t)
         gate[t:t + length] = fade(np.ones(length), 0.005)
-        t += length + int((min(off, 0.3) if fill else off) * SR)  # a labelled segment keeps sounding
+        t += length + int((min(off, 0.3) if fill else off) * SR)
         i += 1
-    return x * gate
+    return gate
 
 
 def _cadence(rng: np.random.Generator, n: int, fill: bool) -> np.ndarray:
@@ -269,14 +278,7 @@ def _cadence(rng: np.random.Generator, n: int, fill: bool) -> np.ndarray:
     short = rng.uniform(0.15, 0.5)
     cycle = [(rng.uniform(0.15, 2.0), rng.uniform(0.15, 1.5))] if style == "regular" \
         else [(short, rng.uniform(0.1, 0.3)), (short, rng.uniform(0.6, 2.0))]
-    gate, t, i = np.zeros(n), (0 if fill else int(rng.uniform(0, 0.5) * SR)), 0
-    while t < n:
-        on, off = cycle[i % len(cycle)]
-        length = min(int(on * SR), n - t)
-        gate[t:t + length] = fade(np.ones(length), 0.005)
-        t += length + int((min(off, 0.3) if fill else off) * SR)
-        i += 1
-    return gate
+    return _cycle_gate(rng, n, fill, cycle)
 
 
 def _tone_dual(p, rng, n, fill):
