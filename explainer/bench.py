@@ -67,6 +67,38 @@ class ASTReference(nn.Module):
         return self.head(self.norm(x[:, :2].mean(1)))
 
 
+def gflop(fn) -> float:
+    """Multiply-add work of ``fn()`` in GFLOP (2 per multiply-add), counted by torch's FLOP counter.
+
+    Attention runs on its plain matrix-product kernel while counting, so that it is counted
+    too; the counter does not see inside the fused CPU kernel.
+    """
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops() / 1e9
+
+
+def ig_gflop(model: nn.Module, x: torch.Tensor, steps: int = 32) -> float:
+    """Work of Integrated Gradients on input ``x``: ``steps`` forwards and input-gradient backwards.
+
+    Only the gradient with respect to the input is counted, as Captum asks for no weight gradients.
+    """
+    frozen = [p for p in model.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        def one_step():
+            model(x.detach().clone().requires_grad_(True))[:, 0].sum().backward()
+
+        return steps * gflop(one_step)
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+
+
 def bench_clip(seconds: float = BENCH_SECONDS, seed: int = 0) -> np.ndarray:
     """A varied 16 kHz clip: tone, harmonic notes, noise bursts and clicks, then quiet."""
     rng = np.random.default_rng(seed)
@@ -247,6 +279,13 @@ def run(repeats: int = 5, analyses: int = 50, clients: int = 8, per_client: int 
         result["integrated_gradients_spread_s"] = [round(lo, 3), round(hi, 3)]
         result["integrated_gradients_ratio"] = round(med / result["reference_s"], 3)
         result["integrated_gradients_per_model_s"] = per_model
+        # the same comparison in work rather than seconds: it does not depend on the machine
+        with torch.no_grad():
+            result["reference_gflop"] = round(gflop(lambda: ref(ref_in)), 1)
+        work = {arch: round(ig_gflop(model, inputs[arch]), 1) for arch, model in model_set.models.items()}
+        result["integrated_gradients_gflop"] = round(sum(work.values()), 1)
+        result["integrated_gradients_per_model_gflop"] = work
+        result["integrated_gradients_work_ratio"] = round(sum(work.values()) / result["reference_gflop"], 3)
 
         wave = clip.waveform.view(1, 1, -1)
         mel, lfcc = Mel64(), LfccGrid()
@@ -278,7 +317,7 @@ def main(args) -> int:
         print(json.dumps(result))
         return 0
     for key in ("reference_s", "analysis_s", "analysis_ratio", "integrated_gradients_s", "integrated_gradients_ratio",
-                "features_realtime_factor", "cold_start_s", "rss_mb", "rss_growth_mb"):
+                "reference_gflop", "integrated_gradients_gflop", "integrated_gradients_work_ratio", "features_realtime_factor", "cold_start_s", "rss_mb", "rss_growth_mb"):
         if key in result:
             verdict = result["budgets"].get(key, {})
             mark = "" if not verdict else ("  ok" if verdict["ok"] else "  OVER BUDGET") + f" ({verdict['budget']})"

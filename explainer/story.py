@@ -446,8 +446,10 @@ def why_design(analysis: Analysis, arch: str) -> str:
             "keeps a raw-waveform network affordable.\n\n"
             f"**What it pays.** The first layer has only {_n(first.params) if first else '?'} weights, but the "
             "network must discover frequency analysis from data, which a spectrogram would have given it for "
-            f"free. By its last convolution each output sees {_fmt_rf(deep, 'samples')}. A global average over "
-            f"time then turns any clip length into 128 numbers for the final layer. {_n(total)} parameters in all."
+            f"free. By its last convolution each output sees {_fmt_rf(deep, 'samples')}: a fifth block at "
+            "64 ms steps is there so that this span holds a syllable or a few notes, not just one pitch period. A "
+            "global average over time then turns any clip length into 128 numbers for the final layer. "
+            f"{_n(total)} parameters in all."
         )
     if kind == "mel64":
         pools = [x for x in layers if x.type.startswith("MaxPool")]

@@ -55,9 +55,15 @@ class TrainConfig:
     # baseline's Flatten ties each weight to one mel row, so it only generalises to unseen pitches
     # when training moves sounds up and down a little
     freq_shift_bands: dict[str, int] = field(default_factory=lambda: {"mel128x128": 10})
+    # random playback speed by input kind, as (slowest, fastest): pitch and tempo move together, so a
+    # raw-waveform model meets voices, notes and tones between the ones the training set holds
+    speed_range: dict[str, tuple[float, float]] = field(default_factory=lambda: {"waveform": (0.8, 1.25)})
     gain_db: tuple[float, float] = (-12.0, 6.0)  # random gain range applied per clip
     noise_snr_db: tuple[float, float] = (15.0, 45.0)  # random background noise, relative to the clip
     noise_probability: float = 0.5  # share of clips that get background noise
+    # exponential moving average of the weights, by architecture: validation and the saved model use the
+    # average, which smooths the epoch-to-epoch swings of models that jump around (the waveform CNN)
+    ema_decay: dict[str, float] = field(default_factory=lambda: {"waveform_cnn": 0.99})
     sequence_weight: float = 1.0  # weight of the tcn's frame loss on sequence clips
     split_fractions: tuple[float, float] = (0.7, 0.15)  # train and val shares of a folder dataset
 
@@ -169,6 +175,22 @@ def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: in
     return (wave + noise).clamp(-1.0, 1.0)
 
 
+def speed(wave: torch.Tensor, lo: float, hi: float, gen: torch.Generator) -> torch.Tensor:
+    """Play each clip of ``(B, 1, samples)`` at a random speed in ``[lo, hi]``, keeping its length.
+
+    A clip played 1.25 times faster is 1.25 times higher and shorter; its centre is kept,
+    or silence fills its end.
+    """
+    b, _, t = wave.shape
+    out = torch.zeros_like(wave)
+    for i, rate in enumerate((lo + (hi - lo) * torch.rand(b, generator=gen)).tolist()):
+        n = max(1, round(t / rate))
+        played = F.interpolate(wave[i : i + 1], size=n, mode="linear", align_corners=False)[0]
+        m = min(n, t)
+        out[i, :, :m] = played[:, (n - m) // 2 : (n - m) // 2 + m]
+    return out
+
+
 def freq_shift(x: torch.Tensor, max_bands: int, gen: torch.Generator) -> torch.Tensor:
     """Shift each picture ``(B, C, F, T)`` by up to ``max_bands`` along F, filling with its minimum."""
     out = x.clone()
@@ -232,6 +254,10 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
     crop = cfg.crop_seconds.get(arch)
     crop = int(crop * audio.SAMPLE_RATE) if crop else None
     seq = data.sequences.get("train") if hasattr(model, "frame_logits") else None
+    decay = cfg.ema_decay.get(arch)
+    ema = None if decay is None else torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True)
+    judged = model if ema is None else ema.module  # the weights that are validated and kept
     best, best_score, best_epoch, stale, history = None, (-1.0, 0.0), 0, 0, []
     start = time.time()
     for epoch in range(max_epochs):
@@ -242,7 +268,10 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
         total_loss = 0.0
         for step in bar:
             idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            x = model.front_end(augment(train_w[idx], cfg, gen, crop))
+            wave = train_w[idx]
+            if model.input_kind in cfg.speed_range:
+                wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
+            x = model.front_end(augment(wave, cfg, gen, crop))
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
             if channels_last:
@@ -257,16 +286,18 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             total_loss += loss.item()
             bar.set_postfix(loss=f"{total_loss / (step + 1):.3f}")
-        val_acc = (predict(model, data.waves["val"]) == data.labels["val"]).float().mean().item()
+        val_acc = (predict(judged, data.waves["val"]) == data.labels["val"]).float().mean().item()
         score = (val_acc, -total_loss)
         history.append({"epoch": epoch + 1, "train_loss": round(total_loss / steps_per_epoch, 4),
                         "val_accuracy": round(val_acc, 4)})
         print(f"{arch} epoch {epoch + 1}: loss {total_loss / steps_per_epoch:.3f}, val acc {val_acc:.3f}"
               f" ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
         if score > best_score:
-            best, best_score, best_epoch, stale = copy.deepcopy(model.state_dict()), score, epoch + 1, 0
+            best, best_score, best_epoch, stale = copy.deepcopy(judged.state_dict()), score, epoch + 1, 0
         else:
             stale += 1
             if stale >= patience and epoch + 1 >= min_epochs:
@@ -275,7 +306,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
     model.eval()
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
-            "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE}
+            "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay}
     return model, info
 
 

@@ -93,14 +93,17 @@ def test_tcn_receptive_field_is_real():
 def test_waveform_cnn_receptive_field_by_hand():
     """rf += (k - 1) * jump, jump *= stride, layer by layer:
     conv 64/4 -> 64 (jump 4); pool 4 -> 64+3*4=76 (jump 16); conv 3 -> 108; pool 4 -> 108+3*16=156 (jump 64);
-    conv 3 -> 284; conv 3 -> 412; pool 4 -> 412+3*64=604 (jump 256); conv 3 -> 1116; conv 3 -> 1628."""
+    conv 3 -> 284; conv 3 -> 412; pool 4 -> 412+3*64=604 (jump 256); conv 3 -> 1116; conv 3 -> 1628;
+    pool 4 -> 1628+3*256=2396 (jump 1024); conv 3 -> 4444; conv 3 -> 6492.
+    BatchNorm and ReLU work on one position at a time and add nothing."""
     model = build("waveform_cnn").eval()
     wave = tone_and_noise(3.2)
     by_name = {r.name: r for r in trace(model, wave, wave.shape[-1]).layers}
-    names = ("wide_conv.0", "wide_conv.3", "block2.0", "block2.3", "block3.0", "block3.3", "block3.6",
-             "block4.0", "block4.3")
-    assert [by_name[n].receptive_field for n in names] == [64, 76, 108, 156, 284, 412, 604, 1116, 1628]
-    assert by_name["block4.3"].receptive_field_ms == pytest.approx(1628 / 16)
+    names = ("wide_conv.0", "wide_conv.2", "wide_conv.3", "block2.0", "block2.3",
+             "block3.0", "block3.3", "block3.6", "block4.0", "block4.3", "block4.6", "block5.0", "block5.3")
+    assert [by_name[n].receptive_field for n in names] == \
+        [64, 64, 76, 108, 156, 284, 412, 604, 1116, 1628, 2396, 4444, 6492]
+    assert by_name["block5.3"].receptive_field_ms == pytest.approx(6492 / 16)
     assert by_name["head"].receptive_field == wave.shape[-1]
 
 

@@ -118,3 +118,47 @@ def test_evaluate_on_a_folder(tiny_set, tmp_path):
     report = train.evaluate(data, "tiny", out_root=tiny_set.parent)
     assert set(report) == set(list_models())
     assert all(m["n"] == 6 and 0.0 <= m["accuracy"] <= 1.0 for m in report.values())
+
+
+def test_speed_moves_pitch_and_keeps_length():
+    sr = 16000
+    t = torch.arange(sr) / sr
+    wave = torch.sin(2 * torch.pi * 1000 * t).view(1, 1, -1)
+    gen = torch.Generator().manual_seed(0)
+    for rate in (0.8, 1.25):
+        out = train.speed(wave, rate, rate, gen)
+        assert out.shape == wave.shape
+        peak_hz = torch.fft.rfft(out[0, 0]).abs().argmax().item()  # 1 Hz bins for a 1 s clip
+        assert peak_hz == pytest.approx(1000 * rate, abs=2)
+    # faster playback is shorter: the last fifth of the clip is silence
+    assert out[0, 0, -3000:].abs().max() == 0 and out[0, 0, :12000].abs().max() > 0.9
+
+
+def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
+    # the average starts from the weights after the first step; with a decay of 1 it never moves again,
+    # so the kept model is exactly the model after step one, although three more steps follow
+    data = train.load_dataset(make_folder_dataset(tmp_path / "data", per_class=4),
+                              train.TrainConfig(clip_seconds=1.0))
+    after_first_step = []
+    real_step = torch.optim.AdamW.step
+
+    def step(self, *args, **kwargs):
+        out = real_step(self, *args, **kwargs)
+        if not after_first_step:
+            after_first_step.extend(p.detach().clone() for group in self.param_groups for p in group["params"])
+        return out
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    cfg = train.TrainConfig(max_epochs=4, min_epochs=4, clip_seconds=1.0, batch_size=64,  # one step an epoch
+                            ema_decay={"waveform_cnn": 1.0}, epoch_scale={})
+    kept, info = train.train_one("waveform_cnn", data, cfg)
+    assert info["ema_decay"] == 1.0 and info["epochs_run"] == 4
+    trained = [p for n, p in kept.named_parameters() if not n.startswith("front_end.")]
+    assert len(trained) == len(after_first_step)
+    for value, first in zip(trained, after_first_step):
+        torch.testing.assert_close(value, first)
+    after_first_step.clear()
+    cfg.ema_decay = {}  # without the average, the kept model has moved on from step one
+    moved, _ = train.train_one("waveform_cnn", data, cfg)
+    head = [n for n, _ in moved.named_parameters() if not n.startswith("front_end.")].index("head.weight")
+    assert not torch.equal(moved.state_dict()["head.weight"], after_first_step[head])

@@ -30,7 +30,7 @@ class WaveformCNN(AudioModel):
     """
 
     input_kind = "waveform"
-    cam_layer = "block4"
+    cam_layer = "block5"
     rf_axis = 0
 
     def __init__(self, n_classes: int = 6):
@@ -39,7 +39,9 @@ class WaveformCNN(AudioModel):
         self.wide_conv = _block([1, 32], kernel=64, stride=4)
         self.block2 = _block([32, 32])
         self.block3 = _block([32, 64, 64])
-        self.block4 = _block([64, 128, 128], pool=1)
+        self.block4 = _block([64, 128, 128])
+        # one more block at 64 ms steps: each output then hears about 0.4 s, a syllable or a few notes
+        self.block5 = _block([128, 128, 128], pool=1)
         self.pool = nn.AdaptiveAvgPool1d(1)
         self.flatten = nn.Flatten()
         self.head = nn.Linear(128, n_classes)
@@ -51,6 +53,7 @@ class WaveformCNN(AudioModel):
         x = self.wide_conv(x)  # (B, 32, T/16)
         x = self.block2(x)  # (B, 32, T/64)
         x = self.block3(x)  # (B, 64, T/256)
-        x = self.block4(x)  # (B, 128, T/256)
+        x = self.block4(x)  # (B, 128, T/1024)
+        x = self.block5(x)  # (B, 128, T/1024)
         x = self.flatten(self.pool(x))  # (B, 128)
         return self.head(x)  # (B, n_classes)
