@@ -317,7 +317,8 @@ def main(args) -> int:
         print(json.dumps(result))
         return 0
     for key in ("reference_s", "analysis_s", "analysis_ratio", "integrated_gradients_s", "integrated_gradients_ratio",
-                "reference_gflop", "integrated_gradients_gflop", "integrated_gradients_work_ratio", "features_realtime_factor", "cold_start_s", "rss_mb", "rss_growth_mb"):
+                "reference_gflop", "integrated_gradients_gflop", "integrated_gradients_work_ratio",
+                "features_realtime_factor", "cold_start_s", "rss_mb", "rss_growth_mb"):
         if key in result:
             verdict = result["budgets"].get(key, {})
             mark = "" if not verdict else ("  ok" if verdict["ok"] else "  OVER BUDGET") + f" ({verdict['budget']})"
