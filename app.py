@@ -119,8 +119,11 @@ def _examples() -> tuple[list[list[str]], list[str]]:
         p = EXAMPLES_DIR / str(clip.get("path", ""))
         if p.is_file() and p.parent == EXAMPLES_DIR:
             label = str(clip.get("label", p.stem))
-            count[label] = count.get(label, 0) + 1
             paths.append([str(p)])
+            if clip.get("title"):  # a real recording: say what it is
+                labels.append(f"{label}: {clip['title']} (real)")
+                continue
+            count[label] = count.get(label, 0) + 1
             labels.append(label if count[label] == 1 else f"{label} {count[label]}")
     seq = info.get("sequence") or {}
     if seq and (EXAMPLES_DIR / str(seq.get("path", ""))).is_file():

@@ -424,11 +424,23 @@ def tcn_frame_timeline(analysis: Analysis, arch: str = "tcn") -> Figure:
 
 @_styled
 def confusion_matrix(card: dict, arch: str, classes: list[str]) -> Figure:
-    """The held-out confusion matrix of one model from the set's card, rows = true class."""
+    """The held-out confusion matrices of one model from the set's card, rows = true class.
+
+    When the card scores real recordings and synthetic clips apart, both are drawn side
+    by side; otherwise the one matrix of the whole test split.
+    """
     test = (card.get("models", {}).get(arch) or {}).get("test") or {}
+    parts = [(test[k], label) for k, label in (("real", "real recordings"), ("synthetic", "synthetic clips"))
+             if isinstance(test.get(k), dict)] or [(test, "held-out clips")]
+    fig = _figure(7.5 * len(parts), 5.4)
+    for ax, (scores, label) in zip(fig.subplots(1, len(parts), squeeze=False)[0], parts):
+        _confusion_panel(fig, ax, scores, classes, label)
+    fig.suptitle(model_title(arch), fontsize=13)
+    return fig
+
+
+def _confusion_panel(fig: Figure, ax, test: dict, classes: list[str], label: str) -> None:
     conf = np.asarray(test.get("confusion") or np.zeros((len(classes), len(classes))), dtype=float)
-    fig = _figure(7.5, 5.4)
-    ax = fig.add_subplot()
     rows = conf.sum(1, keepdims=True)
     share = np.divide(conf, rows, out=np.zeros_like(conf), where=rows > 0)
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -441,9 +453,8 @@ def confusion_matrix(card: dict, arch: str, classes: list[str]) -> Figure:
     ax.set_xlabel("the model said")
     ax.set_ylabel("the clip really was")
     acc = test.get("accuracy")
-    ax.set_title(f"{model_title(arch)}" + (f": {100 * acc:.1f}% right on held-out clips" if acc is not None else ""))
+    ax.set_title(f"{label}" + (f": {100 * acc:.1f}% right of {int(conf.sum())}" if acc is not None else ""))
     _colorbar(fig, im, ax, "share of the row")
-    return fig
 
 
 # ---------------------------------------------------------------- one architecture

@@ -287,19 +287,24 @@ def tcn_caption(analysis: Analysis, arch: str = "tcn") -> str:
     )
 
 
-METRICS_HEADERS = ["model", "held-out accuracy", "parameters", "training time"]
+METRICS_HEADERS = ["model", "synthetic test clips", "real recordings", "real speech recall", "parameters", "training"]
 
 
 def metrics_rows(card: dict) -> list[list]:
-    """One row per model from the set's card: accuracy on held-out clips, size, training time."""
+    """One row per model from the set's card: accuracy on held-out synthetic clips and on held-out
+    real recordings (apart, when the card has both), real speech recall, size, training time."""
     rows = []
+    pct = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     for arch in plots.MODEL_TITLES:
         entry = (card.get("models") or {}).get(arch)
         if not entry:
             continue
-        acc = (entry.get("test") or {}).get("accuracy")
+        test = entry.get("test") or {}
+        synthetic = (test.get("synthetic") or test).get("accuracy")
+        real = test.get("real") or {}
         secs = entry.get("train_seconds")
-        rows.append([title(arch), "—" if acc is None else f"{100 * acc:.1f}%",
+        rows.append([title(arch), pct(synthetic), pct(real.get("accuracy")),
+                     pct((real.get("per_class_recall") or {}).get("speech")),
                      _n(entry.get("params", 0)), "—" if secs is None else f"{secs / 60:.1f} min"])
     return rows
 
@@ -513,11 +518,11 @@ def why_design(analysis: Analysis, arch: str) -> str:
             f"**Mean over time.** `{mean.name if mean else 'Mean'}` averages what is left over time, leaving "
             f"{channels} channels × 180 columns = {_n(channels * 180)} numbers whatever the clip's length; the final "
             f"layer turns them into {len(analysis.classes)} scores with {_n(head.params)} weights.\n\n"
-            f"**Widths and cost.** The convolutions here have {' → '.join(map(str, widths))} channels. The source "
-            "design uses twice as many (32 → 64 → 128); because no layer ever shrinks the 180 columns, every "
-            "convolution works on the whole grid, and its cost grows with input × output channels, so doubling both "
-            f"would multiply it by four. This model's three convolutions take {_n(macs)} multiply-adds on your "
-            "clip.\n\n"
+            f"**Widths and cost.** The convolutions here have {' → '.join(map(str, widths))} channels, the source "
+            "design's doubling. Because no layer ever shrinks the 180 columns, every convolution works on the whole "
+            "grid, and its cost grows with input × output channels: the third block alone does more work than the "
+            f"other two together. This model's three convolutions take {_n(macs)} multiply-adds on your clip, more "
+            "than any other network on this page.\n\n"
             f"**Columns on one scale.** In your clip the LFCC columns span {lfcc_span:.0f} units and the Δ columns "
             f"{delta_span:.0f}. A per-column normalisation, learned in training, puts them on one scale before the "
             f"first convolution. {_n(total)} parameters in all. This design comes from spoofed-speech detection, "

@@ -13,16 +13,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explainer.data import (CLASSES, SAMPLE_RATE, SPLITS, DataConfig, MissingToolError,
+import shutil
+
+from explainer.data import (CLASSES, SAMPLE_RATE, SPLITS, AugmentConfig, DataConfig, MissingToolError,
                             generate, missing_tools, write_examples)
-from explainer.data import midi, tools
+from explainer.data import augment, midi, real, tools
 
 NUMPY_CLASSES = ("tone", "noise", "silence")
+HAVE_FFMPEG = shutil.which("ffmpeg") is not None
 
 
-def _tiny(classes: tuple[str, ...], seed: int = 0) -> DataConfig:
+def _tiny(classes: tuple[str, ...], seed: int = 0, **options) -> DataConfig:
+    """A few clips a split; synthetic only, and no codec round trip unless ffmpeg is here."""
+    options.setdefault("use_real", False)
+    options.setdefault("augment", AugmentConfig(p_codec=0.5 if HAVE_FFMPEG else 0.0))
     return DataConfig(seed=seed, classes=classes, train_per_class=2, val_per_class=2,
-                      test_per_class=2, train_sequences=1, val_sequences=1, test_sequences=1)
+                      test_per_class=2, train_sequences=1, val_sequences=1, test_sequences=1, **options)
 
 
 def _read(path: Path) -> np.ndarray:
@@ -89,7 +95,7 @@ def test_numpy_classes_without_tools(tmp_path: Path) -> None:
 
 
 def test_all_classes(tmp_path: Path) -> None:
-    missing = missing_tools()
+    missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"])
     if missing:
         pytest.skip(f"speech/music/percussion need Debian packages: apt-get install -y {' '.join(missing)}")
     config = _tiny(CLASSES)
@@ -101,7 +107,7 @@ def test_all_classes(tmp_path: Path) -> None:
 
 
 def test_examples(tmp_path: Path) -> None:
-    missing = missing_tools()
+    missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"]) + real.missing(real.discover())
     if missing:
         pytest.skip(f"examples need Debian packages: apt-get install -y {' '.join(missing)}")
     written = write_examples(tmp_path)
@@ -161,3 +167,131 @@ def test_every_numpy_source_renders(kind: str) -> None:
             if fill:  # a sequence segment is labelled over its whole length, so each second must sound
                 seconds = x[: 48_000].reshape(3, 16_000)
                 assert np.all(np.sqrt(np.mean(seconds ** 2, axis=1)) > 1e-3), params
+
+
+# ---------------------------------------------------------------- real recordings
+
+def _tone_file(path: Path, seconds: float, freq: float, sr: int = 22_050, gap: bool = False) -> None:
+    """A small stand-in for a packaged recording: a decaying tone (a word or a drum hit)."""
+    import soundfile as sf
+    t = np.arange(int(seconds * sr)) / sr
+    x = 0.5 * np.sin(2 * np.pi * freq * t) * np.exp(-3 * t)
+    if gap:
+        x[len(x) // 2:] = 0.0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), x.astype(np.float32), sr)
+
+
+def _fake_packages(root: Path) -> None:
+    """A tiny tree shaped like the Debian packages that `real.discover` reads."""
+    share = root / "usr" / "share"
+    for i, lang in enumerate(("en", "fr", "de", "sr", "sr@latin")):
+        for w in range(3):
+            _tone_file(share / "ktuberling" / "sounds" / lang / f"word{w}.wav", 0.5, 200 + 40 * i + 9 * w)
+    for i, voice in enumerate(("British", "Pirate", "Pirate_es", "Singer")):
+        _tone_file(share / "games" / "hedgewars" / "Data" / "Sounds" / "voices" / voice / "Hello.ogg", 0.6, 300 + 30 * i)
+    for i in range(4):
+        _tone_file(share / "games" / "hedgewars" / "Data" / "Music" / f"Track{i}.ogg", 12.0, 440 + 50 * i)
+    for i in range(3):
+        _tone_file(share / "games" / "etr" / "music" / f"race{i}.ogg", 10.0, 330 + 20 * i)
+    for name in ("break01", "jungle01", "house_loop01", "rave_kick01"):
+        _tone_file(share / "lmms" / "samples" / "beats" / f"{name}.ogg", 1.5, 90, gap=True)
+    for name in ("kick01", "snare01", "hihat_closed01", "clap01"):
+        _tone_file(share / "lmms" / "samples" / "drums" / f"{name}.ogg", 0.2, 120)
+    for kit in ("GMRockKit", "TR808EmulationKit", "Gimme A Hand 1.0"):
+        for name in ("Kick-Hard", "Snare-Med", "HatClosed-Soft", "HandClap"):
+            _tone_file(share / "hydrogen" / "data" / "drumkits" / kit / f"{name}.wav", 0.2, 150)
+    _tone_file(share / "klettres" / "it" / "alpha" / "a.ogg", 0.5, 500)
+
+
+def test_real_collections_are_split_by_speaker_track_and_kit(tmp_path: Path) -> None:
+    _fake_packages(tmp_path)
+    found = {c.name: c for c in real.discover(tmp_path)}
+    # sr and sr@latin are one speaker; Pirate and Pirate_es one pack; the sung pack is left out
+    assert "ktuberling:sr" in found and len(found["ktuberling:sr"].files) == 6
+    assert "hedgewars:Pirate" in found and len(found["hedgewars:Pirate"].files) == 2
+    assert not any("Singer" in n for n in found) and "lmms-beat:rave_kick01" not in found
+    assert found["klettres:it"].test_only and found["hydrogen-kit:GMRockKit"].package == "hydrogen-data"
+    assert real.missing(list(found.values())) == []
+    assert real.roles(found["hydrogen-kit:GMRockKit"].files).keys() == {"kick", "snare", "hat", "clap"}
+
+    from explainer.data.sources import build_inventory
+    inv = build_inventory(_tiny(CLASSES, real_root=str(tmp_path), use_real=True))
+    owner: dict[str, str] = {}
+    for split in SPLITS:
+        for pool in (p for pools in inv.pools[split].values() for p in pools if p.kind == "real"):
+            for name in pool.choices["name"]:
+                assert owner.setdefault(name, split) == split, f"{name} is in {owner[name]} and {split}"
+    assert owner["klettres:it"] == "test"
+    assert {owner[n] for n in found if found[n].cls == "speech" and not found[n].test_only} == set(SPLITS)
+    assert set(inv.packages()) >= set(real.REQUIRED) | {"klettres-data"}
+    assert all(v["licence"] for v in inv.packages().values())
+
+
+@pytest.mark.parametrize("kind", ["words", "excerpt", "loop", "kit"])
+def test_every_real_kind_renders(tmp_path: Path, kind: str) -> None:
+    _fake_packages(tmp_path)
+    c = next(c for c in real.discover(tmp_path) if c.kind == kind)
+    rng = np.random.default_rng(0)
+    for fill in (False, True):
+        x = real.render(c, rng, 51_200, fill)
+        assert x.shape == (51_200,) and x.dtype == np.float32 and np.all(np.isfinite(x))
+        assert np.max(np.abs(x)) == pytest.approx(1.0, abs=1e-4), c.name
+    if kind == "words":  # a spoken clip keeps its pauses: some 100 ms stretches hold no voice at all
+        x = real.render(c, np.random.default_rng(1), 51_200, False)
+        quiet = np.sqrt(np.mean(x.reshape(-1, 1600) ** 2, axis=1)) < 1e-4
+        assert 0 < quiet.sum() < len(quiet)
+
+
+def test_generate_with_real_recordings(tmp_path: Path) -> None:
+    missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"])
+    if missing:
+        pytest.skip(f"speech/music/percussion need Debian packages: apt-get install -y {' '.join(missing)}")
+    _fake_packages(tmp_path / "root")
+    config = _tiny(CLASSES, real_root=str(tmp_path / "root"), use_real=True)
+    config.train_per_class = config.test_per_class = 6
+    manifest = _check_dataset(Path(generate(tmp_path / "data", config)).parent, config)
+    origins = {(c["label"], c["origin"]) for c in manifest["clips"]}
+    assert ("speech", "real") in origins and ("speech", "synthetic") in origins
+    assert all(c["origin"] == "synthetic" for c in manifest["clips"] if c["label"] in ("tone", "silence"))
+    assert set(manifest["real_packages"]) >= set(real.REQUIRED)
+
+
+def test_missing_real_packages_are_named(tmp_path: Path) -> None:
+    with pytest.raises(MissingToolError, match="apt-get install -y ktuberling-data hedgewars-data"):
+        tools.require_tools(DataConfig(classes=("tone", "noise"), real_root=str(tmp_path),
+                                       augment=AugmentConfig(p_codec=0.0)))
+    tools.require_tools(DataConfig(classes=("tone", "noise"), real_root=str(tmp_path), use_real=False,
+                                   augment=AugmentConfig(p_codec=0.0)))
+
+
+def test_agc_lifts_quiet_parts_and_holds_loud_ones() -> None:
+    t = np.arange(32_000) / SAMPLE_RATE
+    x = np.sin(2 * np.pi * 300 * t) * np.where(t < 1.0, 0.01, 0.5)
+    y = augment.agc(x, np.random.default_rng(0))
+    ratio_in = np.std(x[20_000:]) / np.std(x[4_000:14_000])
+    ratio_out = np.std(y[20_000:]) / np.std(y[4_000:14_000])
+    assert np.all(np.isfinite(y)) and ratio_out < ratio_in / 3
+
+
+def test_microphone_band_cuts_lows_and_highs() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(32_000)
+    y = augment.microphone(x, np.random.default_rng(1))
+    spec_x, spec_y = np.abs(np.fft.rfft(x)), np.abs(np.fft.rfft(y))
+    band = lambda s, lo, hi: np.mean(s[int(lo * 2):int(hi * 2)])  # 0.5 Hz bins
+    assert band(spec_y, 20, 40) / band(spec_x, 20, 40) < 0.3
+    assert band(spec_y, 7_800, 7_990) / band(spec_x, 7_800, 7_990) < 0.5
+    assert 0.3 < band(spec_y, 1_000, 1_500) / band(spec_x, 1_000, 1_500) < 3.0
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="the codec round trip needs ffmpeg: apt-get install -y ffmpeg")
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_codec_round_trip_keeps_length_and_content(seed: int) -> None:
+    t = np.arange(32_000) / SAMPLE_RATE
+    x = 0.5 * np.sin(2 * np.pi * 440 * t) * (t > 0.3)
+    y = augment.codec_round_trip(x, np.random.default_rng(seed), AugmentConfig())
+    assert y.shape == x.shape and np.all(np.isfinite(y))
+    # the tone survives: its level at 440 Hz is within 3 dB and the start stays quiet
+    assert abs(20 * np.log10(np.std(y[8_000:]) / np.std(x[8_000:]))) < 3
+    assert np.std(y[:3_000]) < 0.05

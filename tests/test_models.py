@@ -127,13 +127,11 @@ def _layers(name: str) -> dict:
 
 def test_seed_shapes():
     lfcc = _layers("lfcc_cnn")
-    # time halves at each block while all 180 columns stay; the widths double, at half the source's
+    # time halves at each block while all 180 columns stay; the widths double, 32 -> 64 -> 128 as in the seed
     assert [lfcc[n].shape for n in ("block1.3", "block2.3", "block3.3")] == \
-        [[1, 16, 160, 180], [1, 32, 80, 180], [1, 64, 40, 180]]
-    assert lfcc["flatten"].shape == [1, 11520]
-    full = build("lfcc_cnn", channels=(32, 64, 128)).eval()  # the source's widths still build
-    assert {r.name: r for r in trace(full, full.front_end(tone_and_noise(3.2)), 51200).layers}["flatten"].shape \
-        == [1, 23040]
+        [[1, 32, 160, 180], [1, 64, 80, 180], [1, 128, 40, 180]]
+    assert lfcc["flatten"].shape == [1, 23040]  # 128 channels x 180 columns
+    assert lfcc["head"].params == 23040 * 6 + 6
     base = _layers("baseline_cnn")
     assert base["flatten"].shape == [1, 65536] and base["dense"].params == 65536 * 64 + 64
     vit = _layers("spectrogram_vit")

@@ -80,6 +80,9 @@ def figure_makers(a):
             {"models": {"tcn": {"test": {"accuracy": 0.5, "confusion": np.eye(len(a.classes)).tolist()}}}},
             "tcn", a.classes),
         "confusion_matrix_empty": lambda: plots.confusion_matrix({}, "tcn", a.classes),
+        "confusion_matrix_real_and_synthetic": lambda: plots.confusion_matrix(
+            {"models": {"tcn": {"test": {k: {"accuracy": 0.5, "confusion": np.eye(len(a.classes)).tolist()}
+                                         for k in ("real", "synthetic")}}}}, "tcn", a.classes),
         "receptive_field": lambda: plots.receptive_field(a, plots.default_frame(a)),
         "receptive_field_first": lambda: plots.receptive_field(a, 0),
         "samples_zoom": lambda: plots.samples_zoom(a),
@@ -157,9 +160,9 @@ def test_why_design_computes_the_flatten_share(tone_result):
     # the LFCC note counts its convolutions' multiply-adds from the trace of this clip
     lfcc = a.models["lfcc_cnn"]
     frames = lfcc.x.shape[2]
-    expected = (16 * frames * 180 * 9 + 32 * (frames // 2) * 180 * 16 * 9 + 64 * (frames // 4) * 180 * 32 * 9)
+    expected = (32 * frames * 180 * 9 + 64 * (frames // 2) * 180 * 32 * 9 + 128 * (frames // 4) * 180 * 64 * 9)
     note = story.why_design(a, "lfcc_cnn")
-    assert f"{expected:,} multiply-adds" in note and "16 → 32 → 64" in note and f"{64 * 180:,} numbers" in note
+    assert f"{expected:,} multiply-adds" in note and "32 → 64 → 128" in note and f"{128 * 180:,} numbers" in note
 
 
 def test_class_colors_are_stable():
@@ -199,3 +202,18 @@ def test_export_writes_then_cleans_up(tone_result):
 
 def test_methods_have_titles():
     assert set(plots.METHOD_TITLES) == set(METHODS)
+
+
+def test_metrics_table_scores_real_recordings_apart():
+    entry = {"params": 1000, "train_seconds": 90,
+             "test": {"accuracy": 0.9, "synthetic": {"accuracy": 0.95},
+                      "real": {"accuracy": 0.8125, "n": 160, "per_class_recall": {"speech": 0.9}}}}
+    rows = story.metrics_rows({"models": {"tcn": entry}})
+    assert rows == [[plots.model_title("tcn"), "95.0%", "81.2%", "90.0%", "1,000", "1.5 min"]]
+    assert len(rows[0]) == len(story.METRICS_HEADERS)
+    assert "160 of them are **real recordings**" in story.metrics_note({"models": {"tcn": entry}}, "s")
+    fig = plots.confusion_matrix({"models": {"tcn": entry | {"test": {
+        k: {"accuracy": 0.5, "confusion": [[1, 1], [0, 2]]} for k in ("real", "synthetic")}}}}, "tcn", ["a", "b"])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles[:2] == ["real recordings: 50.0% right of 4", "synthetic clips: 50.0% right of 4"]
+    plots.close(fig)

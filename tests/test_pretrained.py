@@ -162,3 +162,37 @@ def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
     moved, _ = train.train_one("waveform_cnn", data, cfg)
     head = [n for n, _ in moved.named_parameters() if not n.startswith("front_end.")].index("head.weight")
     assert not torch.equal(moved.state_dict()["head.weight"], after_first_step[head])
+
+
+def test_real_and_synthetic_test_clips_are_scored_apart():
+    classes = ["speech", "music"]
+    true = torch.tensor([0, 0, 1, 1, 0, 1])
+    pred = torch.tensor([0, 1, 1, 1, 0, 0])
+    origins = ["real", "real", "real", "synthetic", "synthetic", "synthetic"]
+    sources = ["ktuberling:fr", "klettres:de", "hedgewars-music:City", "gm:program=3", "espeak:de+m1", "gm:program=9"]
+    m = train.origin_metrics(pred, true, origins, sources, classes)
+    assert m["real"]["accuracy"] == pytest.approx(2 / 3, abs=1e-4) and m["real"]["n"] == 3
+    assert m["real"]["per_class_recall"] == {"speech": 0.5, "music": 1.0}
+    assert m["synthetic"]["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    assert m["synthetic"]["confusion"] == [[1, 0], [1, 1]]
+    assert m["real_by_source"] == {"hedgewars-music": {"accuracy": 1.0, "n": 1},
+                                   "klettres": {"accuracy": 0.0, "n": 1},
+                                   "ktuberling": {"accuracy": 1.0, "n": 1}}
+    assert train.origin_metrics(pred, true, [], [], classes) == {}  # folder datasets have no origins
+
+
+SHIPPED_CARD = Path(__file__).resolve().parents[1] / "pretrained" / "sound-types" / "card.json"
+
+
+@pytest.mark.skipif(not SHIPPED_CARD.is_file(), reason="pretrained/sound-types is not built")
+def test_shipped_card_reports_the_real_split_apart():
+    card = json.loads(SHIPPED_CARD.read_text())
+    packages = card["data"]["real_packages"]
+    assert {"ktuberling-data", "hedgewars-data", "lmms-common", "hydrogen-data"} <= set(packages)
+    assert all(p["licence"] for p in packages.values())
+    for arch, entry in card["models"].items():
+        test = entry["test"]
+        assert test["real"]["n"] >= 100 and test["synthetic"]["n"] >= 300, arch
+        assert test["real"]["n"] + test["synthetic"]["n"] == test["n"], arch
+        assert len(test["real"]["confusion"]) == len(card["classes"]), arch
+    assert card["train_seconds_total"] > 0

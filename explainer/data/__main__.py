@@ -17,7 +17,8 @@ from .tools import MissingToolError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m explainer.data",
-        description="Generate the synthetic six-class sound data set (16 kHz mono 16-bit WAV).")
+        description="Generate the six-class sound data set from synthetic sources and real "
+                    "recordings in Debian packages (16 kHz mono 16-bit WAV).")
     parser.add_argument("--out", help="output folder for the data set and manifest.json")
     parser.add_argument("--examples", metavar="DIR",
                         help="write the app's bundled examples (2 per class + sequence.wav)")
@@ -25,17 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split-seed", type=int, default=0,
                         help="seed of the source-to-split assignment (default 0)")
     parser.add_argument("--per-class", type=int, metavar="N",
-                        help="clips per class in EVERY split (default 330 train / 40 val / 60 test)")
+                        help="clips per class in EVERY split (default 500 train / 60 val / 120 test)")
     parser.add_argument("--sequences", type=int, metavar="M",
                         help="sequence clips in EVERY split (default 60 train / 10 val / 20 test)")
     parser.add_argument("--classes", help="comma-separated subset of classes (default: all six)")
+    parser.add_argument("--no-real", action="store_true",
+                        help="synthetic sources only (no recordings from Debian packages)")
     parser.add_argument("--list-sources", action="store_true",
                         help="print which sources each split holds (the held-out table), as JSON")
     args = parser.parse_args(argv)
     if not (args.out or args.examples or args.list_sources):
         parser.error("give --out DIR, --examples DIR or --list-sources")
 
-    config = DataConfig(seed=args.seed, split_seed=args.split_seed)
+    config = DataConfig(seed=args.seed, split_seed=args.split_seed, use_real=not args.no_real)
     if args.per_class is not None:
         config.train_per_class = config.val_per_class = config.test_per_class = args.per_class
     if args.sequences is not None:

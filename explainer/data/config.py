@@ -18,18 +18,29 @@ class AugmentConfig:
 
     # Final peak level in dBFS. Below 0 dB so the 16-bit file never clips.
     peak_db: tuple[float, float] = (-20.0, -1.0)
-    # Chance of mixing a quiet coloured-noise bed under the sound (a room, a fan, a mic).
-    p_background: float = 0.6
-    # Signal-to-background ratio in dB: low enough to matter, high enough to keep the label.
-    background_snr_db: tuple[float, float] = (12.0, 40.0)
-    # Chance of a synthetic room: convolution with an exponentially decaying noise burst.
-    p_reverb: float = 0.35
+    # Chance of mixing a background bed under the sound (a room, a fan, mains hum, a mic).
+    p_background: float = 0.7
+    # Signal-to-background ratio in dB: a noisy classroom (5 dB) to a quiet study (30 dB).
+    background_snr_db: tuple[float, float] = (5.0, 30.0)
+    # Chance of a synthetic room: early reflections and an exponentially decaying tail.
+    p_reverb: float = 0.5
     # RT60 of that room in seconds, from a small office to a hall.
-    reverb_rt60_s: tuple[float, float] = (0.15, 1.0)
+    reverb_rt60_s: tuple[float, float] = (0.15, 1.2)
     # Wet/dry mix of the reverb tail.
     reverb_wet: tuple[float, float] = (0.1, 0.5)
     # Chance of one random EQ: a shelf, a peak or a telephone-like band-pass.
-    p_eq: float = 0.4
+    p_eq: float = 0.3
+    # Chance of a microphone's band: a laptop or headset mic rolls off lows and highs and
+    # has a presence peak.
+    p_mic: float = 0.6
+    # Chance of automatic gain control, as browsers apply to a microphone: quiet parts are
+    # lifted and loud ones held down, with the attack and release of a real AGC.
+    p_agc: float = 0.4
+    # Chance of a codec round trip through ffmpeg: Opus in WebM (what browsers record) or MP3.
+    p_codec: float = 0.5
+    # Bit rates of those codecs, kbit/s.
+    opus_kbps: tuple[int, int] = (24, 64)
+    mp3_kbps: tuple[int, int] = (32, 128)
     # Gain range of shelves and peaks, dB.
     eq_gain_db: tuple[float, float] = (-12.0, 12.0)
     # Chance of shifting the sound in time, filling the gap with zeros (a late start).
@@ -50,9 +61,9 @@ class DataConfig:
     # Length of a class clip: 3.2 s is 51,200 samples, the length all six models train on.
     clip_seconds: float = 3.2
     # Class clips per class in each split.
-    train_per_class: int = 330
-    val_per_class: int = 40
-    test_per_class: int = 60
+    train_per_class: int = 500
+    val_per_class: int = 60
+    test_per_class: int = 120
     # Sequence clips (several classes one after another) per split, for frame labels.
     train_sequences: int = 90
     val_sequences: int = 10
@@ -64,6 +75,13 @@ class DataConfig:
     min_segment_seconds: float = 1.0
     # Classes to generate; leave out speech/music/percussion to run without Debian tools.
     classes: tuple[str, ...] = CLASSES
+    # Draw on real recordings from Debian packages (see `real.py`) beside the synthetic sources.
+    use_real: bool = True
+    # Folder that holds ``usr/share`` of those packages; tests point it at a small fake tree.
+    real_root: str = "/"
+    # Share of each class's clips drawn from real recordings, when the class has any.
+    real_share: dict[str, float] = field(default_factory=lambda: {
+        "speech": 0.6, "music": 0.5, "percussion": 0.5})
     # SoundFont used for music and percussion (Debian package fluid-soundfont-gm).
     soundfont: str = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
     # Rate fluidsynth renders at before resampling to 16 kHz: its sample interpolation has
@@ -100,6 +118,9 @@ class DataConfig:
             raise ValueError(
                 f"{hi} segments of at least {self.min_segment_seconds} s do not fit in "
                 f"{self.sequence_seconds} s")
+        bad = {c: v for c, v in self.real_share.items() if not 0.0 <= v < 1.0}
+        if bad:
+            raise ValueError(f"real_share values must be in [0, 1), got {bad}")
         counts = [self.per_class(s) for s in SPLITS] + [self.sequences(s) for s in SPLITS]
         if min(counts) < 0:
             raise ValueError(f"clip and sequence counts must be >= 0, got {counts}")

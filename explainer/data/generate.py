@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import augment, instruments, speech, synth
+from . import augment, instruments, real, speech, synth
 from .config import CLASSES, SAMPLE_RATE, SPLITS, AugmentConfig, DataConfig
 from .sources import Inventory, build_inventory
 from .tools import require_tools
@@ -70,7 +70,10 @@ def render_items(items: list[Item], inventory: Inventory, config: DataConfig,
         for it in items:
             it.params = inventory.draw(it.split, it.cls, it.content_rng)
             seconds = it.n / SAMPLE_RATE
-            if it.params["kind"] in synth.RENDERERS:  # tone, noise, silence, struck objects
+            if it.params["kind"] == "real":  # recordings from Debian packages
+                it.audio = real.render(inventory.collections[it.params["name"]], it.content_rng,
+                                       it.n, it.fill)
+            elif it.params["kind"] in synth.RENDERERS:  # tone, noise, silence, struck objects
                 it.audio = synth.render(it.params, it.content_rng, it.n, it.fill)
             elif it.cls == "speech":
                 it.params = speech.plan(it.params, it.content_rng, it.n)
@@ -205,7 +208,8 @@ def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
                 rel = f"{split}/{cls}/{cls}_{i:04d}.wav"
                 write_wav(out / rel, it.audio)
                 clips.append({"path": rel, "label": cls, "split": split,
-                              "source": it.params["source"]})
+                              "source": it.params["source"],
+                              "origin": "real" if it.params["kind"] == "real" else "synthetic"})
             log.info("%-5s %-10s %4d clips  %6.1f s", split, cls, len(items), time.perf_counter() - t0)
     sequences = []
     for s, split in enumerate(SPLITS):
@@ -225,6 +229,7 @@ def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
         "classes": list(config.classes),
         "config": asdict(config),
         "held_out": inventory.held_out(),
+        "real_packages": inventory.packages(),
         "clips": clips,
         "sequences": sequences,
     }
@@ -274,19 +279,93 @@ def write_examples(out_dir: str | Path, config: DataConfig | None = None,
         path = out / f"{it.cls}_{counts[it.cls]}.wav"
         write_wav(path, it.audio)
         written.append(path)
-        listing.append({"path": path.name, "label": it.cls, "source": it.params["source"]})
+        listing.append({"path": path.name, "label": it.cls, "source": it.params["source"],
+                        "origin": "real" if it.params["kind"] == "real" else "synthetic"})
     (audio, segments, sources), = make_sequences(
         "test", 1, inventory, config,
         lambda i: ([config.seed, _STREAM_EXAMPLE_SEQ, i], [config.seed, _STREAM_EXAMPLE_SEQ, 99, i]),
         aug=loud, segments=(4, 5))
     write_wav(out / "sequence.wav", audio)
     written.append(out / "sequence.wav")
+    if config.use_real:
+        real_listing = _write_real_examples(out, inventory, config)
+        listing += real_listing
+        written += [out / c["path"] for c in real_listing]
+    written.append(_write_sources(out, listing, sources, inventory.collections))
     (out / "examples.json").write_text(json.dumps(
         {"seed": config.seed, "sample_rate": SAMPLE_RATE, "split": "test", "clips": listing,
          "sequence": {"path": "sequence.wav", "segments": segments, "sources": sources}},
         indent=1) + "\n")
     written.append(out / "examples.json")
     return written
+
+
+# The real examples: (file, class, title, source-name prefix, kind, pattern style).
+_REAL_EXAMPLES = (
+    ("speech_person.wav", "speech", "a person speaking", "ktuberling:", "words", None),
+    ("music_song.wav", "music", "a song", "hedgewars-music:", "excerpt", None),
+    ("percussion_drums.wav", "percussion", "a drum pattern", "hydrogen-kit:", "kit", "beat"),
+    ("percussion_claps.wav", "percussion", "hand claps", "hydrogen-kit:", "kit", "claps"),
+)
+
+
+def _write_real_examples(out: Path, inventory: Inventory, config: DataConfig) -> list[dict]:
+    """Clips from real recordings of the TEST split (speakers, tracks and kits never trained on).
+
+    Each is rendered clean, without room, noise or codec, at -3 dBFS, so that it plays as
+    the recording sounds.
+    """
+    test_names = sorted(n for pools in inventory.pools["test"].values() for p in pools
+                        if p.kind == "real" for n in p.choices["name"])
+    listing = []
+    for k, (name, cls, title, prefix, kind, style) in enumerate(_REAL_EXAMPLES):
+        if cls not in config.classes:
+            continue
+        candidates = [inventory.collections[n] for n in test_names
+                      if n.startswith(prefix) and inventory.collections[n].kind == kind
+                      and not inventory.collections[n].test_only
+                      and (style != "claps" or "clap" in real.roles(inventory.collections[n].files))]
+        if not candidates:
+            continue
+        rng = np.random.default_rng(np.random.SeedSequence([config.seed, _STREAM_EXAMPLE, 100 + k]))
+        c = candidates[int(rng.integers(len(candidates)))]
+        audio = augment.set_peak(real.render(c, rng, config.clip_samples, False, style), -3.0)
+        write_wav(out / name, audio)
+        listing.append({"path": name, "label": cls, "source": c.name, "origin": "real", "title": title,
+                        "package": c.package, "licence": real.PACKAGES[c.package][0]})
+    return listing
+
+
+# What renders each synthetic source, by the prefix of its source name, and its licence.
+_SYNTHETIC_ORIGIN = {"espeak": ("espeak-ng", "GPL-3+"), "flite": ("flite", "BSD-style"),
+                     "gm": ("fluid-soundfont-gm", "MIT"), "kit": ("fluid-soundfont-gm", "MIT")}
+
+
+def _origin_of(source: str, collections: dict[str, real.Collection]) -> tuple[str, str]:
+    if source in collections:
+        package = collections[source].package
+        return f"`{package}`", real.PACKAGES[package][0]
+    tool, licence = _SYNTHETIC_ORIGIN.get(source.split(":")[0], ("numpy, made by this project", "MIT"))
+    return f"synthetic: {tool}", licence
+
+
+def _write_sources(out: Path, listing: list[dict], sequence_sources: list[str],
+                   collections: dict[str, real.Collection]) -> Path:
+    """``SOURCES.md``: where every bundled example comes from, and its licence."""
+    lines = ["# Where the example clips come from", "",
+             "Every clip was made by `python -m explainer.data --examples examples/` from sources of the",
+             "data set's test split: voices, tracks and kits that no shipped model trained on.", "",
+             "| file | class | source | Debian package | licence |", "|---|---|---|---|---|"]
+    for c in listing:
+        where, licence = _origin_of(c["source"], collections)
+        title = f" ({c['title']})" if c.get("title") else ""
+        lines.append(f"| `{c['path']}` | {c['label']} | {c['source']}{title} | {where} | {licence} |")
+    for source in sequence_sources:
+        where, licence = _origin_of(source, collections)
+        lines.append(f"| `sequence.wav` (one segment) | | {source} | {where} | {licence} |")
+    path = out / "SOURCES.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _prepare(out: Path) -> None:

@@ -18,6 +18,9 @@ scores on voices, instruments, kits and parameter ranges that training never hea
 - tone / noise / silence: parameter bands interleaved between splits, plus kinds that
   only val (vibrato tone, wind, a DC offset) or only test (call-progress tones, rain,
   bit flicker) use.
+- real recordings (`real.py`): whole collections, i.e. a speaker or language of a voice
+  pack, a music track, a drum kit or a drum loop, ranked by seeded hash and cut
+  65 / 15 / 20 % within each class and kind; test-only collections (klettres) go to test.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import synth, tools
+from . import real, synth, tools
 from .config import SPLITS, DataConfig
 
 # Fractions of ranked names that go to train and val; test takes the rest.
@@ -98,6 +101,8 @@ class Inventory:
     """All pools, by split then class."""
 
     pools: dict[str, dict[str, list[SourcePool]]] = field(default_factory=dict)
+    # real collections by source name, for the renderer (see `real.render`)
+    collections: dict[str, real.Collection] = field(default_factory=dict)
 
     def draw(self, split: str, cls: str, rng: np.random.Generator) -> dict:
         """Draw a source of ``cls`` that ``split`` may use."""
@@ -111,6 +116,11 @@ class Inventory:
         return {split: {cls: [p.describe() for p in pools] for cls, pools in by_cls.items()}
                 for split, by_cls in self.pools.items()}
 
+    def packages(self) -> dict[str, dict[str, str]]:
+        """The Debian packages whose recordings this inventory uses, with licence and use."""
+        used = sorted({c.package for c in self.collections.values()})
+        return {p: {"licence": real.PACKAGES[p][0], "use": real.PACKAGES[p][1]} for p in used}
+
 
 def build_inventory(config: DataConfig) -> Inventory:
     """Assign every source of ``config.classes`` to one split.
@@ -120,13 +130,46 @@ def build_inventory(config: DataConfig) -> Inventory:
     inv = Inventory({split: {} for split in SPLITS})
     builders = {"speech": _speech_pools, "music": _music_pools, "percussion": _percussion_pools,
                 "tone": _tone_pools, "noise": _noise_pools, "silence": _silence_pools}
+    found = real.discover(config.real_root) if config.use_real else []
     for cls in config.classes:
         by_split = builders[cls](config.split_seed)
+        share = config.real_share.get(cls, 0.0)
+        collections = [c for c in found if c.cls == cls]
+        if share > 0 and collections:
+            for split, pools in _real_pools(cls, collections, config.split_seed).items():
+                synthetic = sum(p.weight for p in by_split[split])
+                # weights so that a draw is real with probability `share`, shared by the pools
+                for pool in pools:
+                    pool.weight = synthetic * share / (1.0 - share) / len(pools)
+                by_split[split] += pools
+            inv.collections.update({c.name: c for c in collections})
         for split in SPLITS:
             if not by_split[split]:
                 raise RuntimeError(f"no {cls} sources for split {split!r}")
             inv.pools[split][cls] = by_split[split]
     return inv
+
+
+def _real_pools(cls: str, collections: list[real.Collection],
+                split_seed: int) -> dict[str, list[SourcePool]]:
+    """Pools of real collections per split; each kind (words, kits ...) is cut on its own.
+
+    Test-only collections form a pool of their own, so they take half of the real test
+    clips of their class instead of crowding out the held-out collections of the others.
+    """
+    names: dict[str, list[str]] = {s: [] for s in SPLITS}
+    for kind in sorted({c.kind for c in collections}):
+        group = [c.name for c in collections if c.kind == kind and not c.test_only]
+        if len(group) >= 3:
+            for split, part in _cut(group, split_seed, f"real-{cls}-{kind}").items():
+                names[split] += part
+        else:  # too few to hold any out: train on them, test on none
+            names["train"] += group
+    out = {s: [SourcePool(cls, "real", {"name": tuple(sorted(v))}, "{name}")] for s, v in names.items() if v}
+    test_only = tuple(sorted(c.name for c in collections if c.test_only))
+    if test_only:
+        out.setdefault("test", []).append(SourcePool(cls, "real", {"name": test_only}, "{name}"))
+    return out
 
 
 # ---------------------------------------------------------------- partition helpers

@@ -46,7 +46,13 @@ def missing_tools(soundfont: str = DEFAULT_SOUNDFONT) -> list[str]:
 
 
 def require_tools(config: DataConfig) -> None:
-    """Raise MissingToolError naming the packages to install for ``config.classes``."""
+    """Raise MissingToolError naming the packages to install for ``config``.
+
+    Checks the programs of ``config.classes``, ffmpeg when the codec augmentation is on,
+    and, when ``config.use_real``, the packages of real recordings (`real.REQUIRED`).
+    """
+    from . import real
+
     absent = set(missing_tools(config.soundfont))
     needed = sorted({pkg for cls in config.classes for pkg in _NEEDS.get(cls, ()) if pkg in absent})
     if needed:
@@ -56,6 +62,19 @@ def require_tools(config: DataConfig) -> None:
             f"{', '.join(needed)}. Install them with: apt-get install -y {' '.join(needed)} "
             f"(or generate only the numpy classes: --classes tone,noise,silence, or "
             f"DataConfig(classes=('tone', 'noise', 'silence')))")
+    if config.augment.p_codec > 0 and shutil.which("ffmpeg") is None:
+        raise MissingToolError(
+            "the codec augmentation (Opus/WebM and MP3 round trips) needs ffmpeg: "
+            "apt-get install -y ffmpeg (or AugmentConfig(p_codec=0))")
+    real_classes = [c for c in config.classes if config.real_share.get(c, 0.0) > 0]
+    if config.use_real and real_classes:
+        lacking = real.missing(real.discover(config.real_root))
+        if lacking:
+            raise MissingToolError(
+                f"real recordings for {real_classes} come from Debian packages that are not "
+                f"installed: {', '.join(lacking)}. Install them with: apt-get install -y "
+                f"{' '.join(lacking)} (optional extras: {' '.join(p for p in real.PACKAGES if p not in real.REQUIRED)}), "
+                f"or generate without real recordings: --no-real, or DataConfig(use_real=False)")
 
 
 def espeak_variants() -> list[str]:

@@ -24,23 +24,23 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 class LfccCNN(AudioModel):
     """Input ``(B, 1, frames, 180)`` -> logits ``(B, n_classes)``.
 
-    Three Conv 3x3 + BatchNorm + ReLU + AvgPool(2, 1) blocks, a mean over time, then
-    a linear layer over every (channel, column) pair. Each column is one fixed
-    measurement, so no pool ever mixes an LFCC with a delta.
+    Three Conv 3x3 + BatchNorm + ReLU + AvgPool(2, 1) blocks with 32 -> 64 -> 128
+    channels, a mean over time, then a linear layer over every (channel, column) pair:
+    128 x 180 = 23,040 values. Each column is one fixed measurement, so no pool ever
+    mixes an LFCC with a delta.
 
-    The source design doubles the channels 32 -> 64 -> 128; this build keeps the
-    doubling at half the width, 16 -> 32 -> 64 (64 x 180 = 11,520 values into the
-    linear layer). Because the 180 columns are never pooled, every layer works on
-    the full grid, and a convolution's cost grows with the square of its width:
-    at full width one 10 s clip costs about 5 billion multiply-adds, at half width
-    about 1.3 billion, which keeps the explanations inside the 2-core time budgets.
+    Because the 180 columns are never pooled, every layer works on the full grid:
+    one 10 s clip (1,001 frames) costs about 5 billion multiply-adds, most of them in
+    the third block. The model reads the whole clip at once; the mean over time makes
+    any length work, so a 3.2 s training grid (321 frames) and a 30 s upload go
+    through the same weights.
     """
 
     input_kind = "lfcc"
     cam_layer = "block3"
     rf_axis = 0  # kernels are (time, feature)
 
-    def __init__(self, n_classes: int = 6, channels: tuple[int, int, int] = (16, 32, 64)):
+    def __init__(self, n_classes: int = 6, channels: tuple[int, int, int] = (32, 64, 128)):
         super().__init__(n_classes)
         c1, c2, c3 = channels
         # LFCCs in dB span hundreds of units while deltas span a few; a per-column
