@@ -117,7 +117,16 @@ def test_examples(tmp_path: Path) -> None:
     assert _read(tmp_path / "sequence.wav").shape == (8 * SAMPLE_RATE,)
     listing = json.loads((tmp_path / "examples.json").read_text())
     assert {c["label"] for c in listing["clips"]} == set(CLASSES)
-    assert sum(p.stat().st_size for p in written) < 2_000_000
+    # real recordings from test-split speakers, tracks and kits, each with its package and licence
+    reals = {c["path"]: c for c in listing["clips"] if c["origin"] == "real"}
+    assert set(reals) == {"speech_person.wav", "music_song.wav", "percussion_drums.wav", "percussion_claps.wav"}
+    from explainer.data.sources import build_inventory
+    test_names = {n for pools in build_inventory(DataConfig()).pools["test"].values() for p in pools
+                 if p.kind == "real" for n in p.choices["name"]}
+    assert all(c["source"] in test_names and c["package"] in real.PACKAGES and c["licence"] for c in reals.values())
+    sources_md = (tmp_path / "SOURCES.md").read_text()
+    assert all(f"`{name}`" in sources_md and c["package"] in sources_md for name, c in reals.items())
+    assert sum(p.stat().st_size for p in written) < 4_000_000
 
 
 def test_missing_tools_are_named(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -257,7 +257,8 @@ def write_examples(out_dir: str | Path, config: DataConfig | None = None,
     out.mkdir(parents=True, exist_ok=True)
     inventory = build_inventory(config)
     # Clean and loud: a demo clip should sound like its class at first listen.
-    loud = replace(config.augment, peak_db=(-6.0, -1.0), p_shift=0.0, p_background=0.0, p_eq=0.0)
+    loud = replace(config.augment, peak_db=(-6.0, -1.0), p_shift=0.0, p_background=0.0, p_eq=0.0,
+                   p_mic=0.0, p_agc=0.0, p_codec=0.0)
     items: list[Item] = []
     for cls in config.classes:
         # Walk the class's example stream and keep clips whose sources all differ, so the
@@ -265,7 +266,10 @@ def write_examples(out_dir: str | Path, config: DataConfig | None = None,
         seen: set[str] = set()
         for k in range(100):
             entropy = [config.seed, _STREAM_EXAMPLE, CLASSES.index(cls), k]
-            source = inventory.draw("test", cls, _item(entropy, "test", cls, 1).content_rng)["source"]
+            params = inventory.draw("test", cls, _item(entropy, "test", cls, 1).content_rng)
+            source = params["source"]
+            if params["kind"] == "real":  # these two show the synthetic sources; real ones follow
+                continue
             if source not in seen:
                 seen.add(source)
                 items.append(_item(entropy, "test", cls, config.clip_samples))
@@ -329,10 +333,10 @@ def _write_real_examples(out: Path, inventory: Inventory, config: DataConfig) ->
             continue
         rng = np.random.default_rng(np.random.SeedSequence([config.seed, _STREAM_EXAMPLE, 100 + k]))
         c = candidates[int(rng.integers(len(candidates)))]
-        audio = augment.set_peak(real.render(c, rng, config.clip_samples, False, style), -3.0)
+        audio = augment.set_peak(real.render(c, rng, config.clip_samples, False, style, perturb=False), -3.0)
         write_wav(out / name, audio)
         listing.append({"path": name, "label": cls, "source": c.name, "origin": "real", "title": title,
-                        "package": c.package, "licence": real.PACKAGES[c.package][0]})
+                        "package": c.package, "licence": c.licence})
     return listing
 
 
@@ -343,8 +347,7 @@ _SYNTHETIC_ORIGIN = {"espeak": ("espeak-ng", "GPL-3+"), "flite": ("flite", "BSD-
 
 def _origin_of(source: str, collections: dict[str, real.Collection]) -> tuple[str, str]:
     if source in collections:
-        package = collections[source].package
-        return f"`{package}`", real.PACKAGES[package][0]
+        return f"`{collections[source].package}`", collections[source].licence
     tool, licence = _SYNTHETIC_ORIGIN.get(source.split(":")[0], ("numpy, made by this project", "MIT"))
     return f"synthetic: {tool}", licence
 

@@ -32,9 +32,13 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "frozen-bubble-data": ("GPL-2", "music tracks (music)"),
     "lmms-common": ("GPL-2+", "drum loops and drum samples (percussion)"),
     "hydrogen-data": ("GPL-2+", "drum kits (percussion)"),
-    "hydrogen-drumkits": ("GPL-2+, GPL-2, CC-BY-SA-3.0", "drum kits and hand percussion (percussion)"),
-    "klettres-data": ("GPL-2+", "letters and syllables spoken in about 20 languages (speech, test split only)"),
+    "hydrogen-drumkits": ("per kit: GPL-2+, GPL-2, CC-BY-SA-3.0, CC-BY-3.0, CC0", "drum kits and hand percussion (percussion)"),
+    "klettres-data": ("GPL-2+", "letters and syllables spoken in 19 languages (speech, test split only)"),
 }
+# Kits of hydrogen-drumkits whose licence is not the package's GPL-2+ (its copyright file).
+_KIT_LICENCES = {"Gimme A Hand 1.0": "GPL-2", "The Black Pearl 1.0": "GPL-2", "circAfrique v4": "CC-BY-SA-3.0",
+                 "BJA_Pacific": "CC-BY-SA-3.0-us", "rumpf_kit_z01_h2": "CC-BY-3.0", "Audiophob": "CC0",
+                 "ColomboAcousticDrumkit": "GPL-2+ with composition exception"}
 # Packages the shipped recipe cannot do without; the others add variety when present.
 REQUIRED = ("ktuberling-data", "hedgewars-data", "extremetuxracer-data", "lmms-common", "hydrogen-data")
 _AUDIO = {".wav", ".ogg", ".flac", ".aiff", ".aif"}
@@ -72,6 +76,18 @@ class Collection:
     package: str
     files: tuple[str, ...]
     test_only: bool = False
+
+    @property
+    def licence(self) -> str:
+        """The licence of this collection's files (a kit may differ from its package)."""
+        kit = self.name.split(":", 1)[-1]
+        if self.package == "hydrogen-drumkits":
+            return _KIT_LICENCES.get(kit, "GPL-2+")
+        if self.package == "hedgewars-data" and self.cls == "speech":
+            return "GFDL-1.3"
+        if self.package == "hedgewars-data":
+            return "GPL-2"
+        return PACKAGES[self.package][0]
 
 
 def _audio_files(folder: Path) -> list[Path]:
@@ -216,7 +232,7 @@ def _trim(x: np.ndarray, threshold_db: float = -35.0) -> np.ndarray:
 # ---------------------------------------------------------------- rendering
 
 def render(c: Collection, rng: np.random.Generator, n: int, fill: bool,
-           style: str | None = None) -> np.ndarray:
+           style: str | None = None, perturb: bool = True) -> np.ndarray:
     """Make ``n`` samples of sound from one collection.
 
     Args:
@@ -227,12 +243,14 @@ def render(c: Collection, rng: np.random.Generator, n: int, fill: bool,
             pauses and silence around them, as a person speaking into a microphone does.
         style: for kits, the pattern to play (``beat``, ``groove``, ``claps``, ``hits``);
             drawn at random when None.
+        perturb: change the speed of speech (a training augmentation); off for the
+            bundled examples, which play as recorded.
 
     Returns:
         (n,) float32 with peak 1.
     """
     if c.kind == "words":
-        x = _words(c, rng, n, fill)
+        x = _words(c, rng, n, fill, perturb)
     elif c.kind == "excerpt":
         x = _segment(c.files[int(rng.integers(len(c.files)))], rng, n)
     elif c.kind == "loop":
@@ -245,7 +263,7 @@ def render(c: Collection, rng: np.random.Generator, n: int, fill: bool,
     return (x / peak).astype(np.float32) if peak > 0 else x.astype(np.float32)
 
 
-def _words(c: Collection, rng: np.random.Generator, n: int, fill: bool) -> np.ndarray:
+def _words(c: Collection, rng: np.random.Generator, n: int, fill: bool, perturb: bool = True) -> np.ndarray:
     """Utterances of one speaker one after another, with pauses of 50-600 ms between them.
 
     Without ``fill`` a clip holds one to five utterances and starts after up to 0.6 s of
@@ -260,12 +278,13 @@ def _words(c: Collection, rng: np.random.Generator, n: int, fill: bool) -> np.nd
     # one speed for the whole clip: played 0.85-1.2 times as fast, pitch and formants move
     # together, which sounds like a smaller or larger speaker, so each recorded voice
     # stands for a range of voices
-    speed = rng.uniform(0.85, 1.2)
+    speed = rng.uniform(0.85, 1.2) if perturb else 1.0
     for _ in range(40):
         word = _trim(_decoded(c.files[int(rng.integers(len(c.files)))]))
         if len(word) < SAMPLE_RATE // 10:
             continue
-        word = soxr.resample(word, SAMPLE_RATE * speed, SAMPLE_RATE).astype(np.float32)
+        if speed != 1.0:
+            word = soxr.resample(word, SAMPLE_RATE * speed, SAMPLE_RATE).astype(np.float32)
         word = word * np.float32(10 ** (rng.uniform(-4.0, 4.0) / 20))
         room = n - t
         if room <= SAMPLE_RATE // 10:
