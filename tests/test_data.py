@@ -135,7 +135,10 @@ def test_missing_tools_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "fluid-soundfont-gm" in missing_tools(soundfont="/nonexistent.sf2")
     with pytest.raises(MissingToolError, match="apt-get install -y espeak-ng flite"):
         tools.require_tools(DataConfig(classes=("speech", "tone")))
-    tools.require_tools(DataConfig(classes=NUMPY_CLASSES))  # numpy classes need nothing
+    with pytest.raises(MissingToolError, match="apt-get install -y ffmpeg"):  # the codec round trip
+        tools.require_tools(DataConfig(classes=NUMPY_CLASSES))
+    # numpy classes without the codec need nothing
+    tools.require_tools(DataConfig(classes=NUMPY_CLASSES, augment=AugmentConfig(p_codec=0.0)))
 
 
 def test_refuses_foreign_folder(tmp_path: Path) -> None:
@@ -180,11 +183,13 @@ def test_every_numpy_source_renders(kind: str) -> None:
 
 # ---------------------------------------------------------------- real recordings
 
-def _tone_file(path: Path, seconds: float, freq: float, sr: int = 22_050, gap: bool = False) -> None:
-    """A small stand-in for a packaged recording: a decaying tone (a word or a drum hit)."""
+def _tone_file(path: Path, seconds: float, freq: float, sr: int = 22_050, gap: bool = False,
+               decay: float = 3.0) -> None:
+    """A small stand-in for a packaged recording: a decaying tone (a word or a drum hit), or a
+    steady one (``decay=0``, a music track)."""
     import soundfile as sf
     t = np.arange(int(seconds * sr)) / sr
-    x = 0.5 * np.sin(2 * np.pi * freq * t) * np.exp(-3 * t)
+    x = 0.5 * np.sin(2 * np.pi * freq * t) * np.exp(-decay * t)
     if gap:
         x[len(x) // 2:] = 0.0
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,9 +205,9 @@ def _fake_packages(root: Path) -> None:
     for i, voice in enumerate(("British", "Pirate", "Pirate_es", "Singer")):
         _tone_file(share / "games" / "hedgewars" / "Data" / "Sounds" / "voices" / voice / "Hello.ogg", 0.6, 300 + 30 * i)
     for i in range(4):
-        _tone_file(share / "games" / "hedgewars" / "Data" / "Music" / f"Track{i}.ogg", 12.0, 440 + 50 * i)
+        _tone_file(share / "games" / "hedgewars" / "Data" / "Music" / f"Track{i}.ogg", 12.0, 440 + 50 * i, decay=0)
     for i in range(3):
-        _tone_file(share / "games" / "etr" / "music" / f"race{i}.ogg", 10.0, 330 + 20 * i)
+        _tone_file(share / "games" / "etr" / "music" / f"race{i}.ogg", 10.0, 330 + 20 * i, decay=0)
     for name in ("break01", "jungle01", "house_loop01", "rave_kick01"):
         _tone_file(share / "lmms" / "samples" / "beats" / f"{name}.ogg", 1.5, 90, gap=True)
     for name in ("kick01", "snare01", "hihat_closed01", "clap01"):
@@ -266,11 +271,12 @@ def test_generate_with_real_recordings(tmp_path: Path) -> None:
     assert set(manifest["real_packages"]) >= set(real.REQUIRED)
 
 
-def test_missing_real_packages_are_named(tmp_path: Path) -> None:
+def test_missing_real_packages_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tools, "missing_tools", lambda soundfont=None: [])  # only the recordings are absent
     with pytest.raises(MissingToolError, match="apt-get install -y ktuberling-data hedgewars-data"):
-        tools.require_tools(DataConfig(classes=("tone", "noise"), real_root=str(tmp_path),
+        tools.require_tools(DataConfig(classes=("percussion", "tone"), real_root=str(tmp_path),
                                        augment=AugmentConfig(p_codec=0.0)))
-    tools.require_tools(DataConfig(classes=("tone", "noise"), real_root=str(tmp_path), use_real=False,
+    tools.require_tools(DataConfig(classes=("percussion", "tone"), real_root=str(tmp_path), use_real=False,
                                    augment=AugmentConfig(p_codec=0.0)))
 
 
