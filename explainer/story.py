@@ -325,9 +325,9 @@ def metrics_note(card: dict, set_name: str) -> str:
     n_real = next(((m.get("test") or {}).get("real", {}).get("n") for m in models.values()
                    if (m.get("test") or {}).get("real")), None)
     real_txt = (f" {_n(n_real)} of them are **real recordings**: people speaking (speakers and languages never "
-                "heard in training, and a whole package of spoken letters kept for testing only), produced music "
-                "and sampled drum kits, many played through a simulated room, microphone and browser codec. They "
-                "are scored apart, because a model that only knows synthetic voices can fail on yours."
+                "heard in training), produced music and sampled drum kits, many played through a simulated room, "
+                "microphone and browser codec. They are scored apart, because a model that only knows synthetic "
+                "voices can fail on yours."
                 if n_real else "")
     return (f"How good is each model of the set *{set_name}*? Accuracy on {where}{extra}.{real_txt} A model can be "
             f"sure and still wrong, so read the headline with these numbers in mind.{frame_txt}")

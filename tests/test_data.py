@@ -225,7 +225,7 @@ def test_real_collections_are_split_by_speaker_track_and_kit(tmp_path: Path) -> 
     assert "ktuberling:sr" in found and len(found["ktuberling:sr"].files) == 6
     assert "hedgewars:Pirate" in found and len(found["hedgewars:Pirate"].files) == 2
     assert not any("Singer" in n for n in found) and "lmms-beat:rave_kick01" not in found
-    assert found["klettres:it"].test_only and found["hydrogen-kit:GMRockKit"].package == "hydrogen-data"
+    assert found["klettres:it"].package == "klettres-data" and found["hydrogen-kit:GMRockKit"].package == "hydrogen-data"
     assert real.missing(list(found.values())) == []
     assert real.roles(found["hydrogen-kit:GMRockKit"].files).keys() == {"kick", "snare", "hat", "clap"}
 
@@ -236,8 +236,8 @@ def test_real_collections_are_split_by_speaker_track_and_kit(tmp_path: Path) -> 
         for pool in (p for pools in inv.pools[split].values() for p in pools if p.kind == "real"):
             for name in pool.choices["name"]:
                 assert owner.setdefault(name, split) == split, f"{name} is in {owner[name]} and {split}"
-    assert owner["klettres:it"] == "test"
-    assert {owner[n] for n in found if found[n].cls == "speech" and not found[n].test_only} == set(SPLITS)
+    assert set(owner) == set(found)  # every collection is in exactly one split
+    assert {owner[n] for n in found if found[n].cls == "speech"} == set(SPLITS)
     assert set(inv.packages()) >= set(real.REQUIRED) | {"klettres-data"}
     assert all(v["licence"] for v in inv.packages().values())
 

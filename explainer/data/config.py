@@ -81,7 +81,7 @@ class DataConfig:
     real_root: str = "/"
     # Share of each class's clips drawn from real recordings, when the class has any.
     real_share: dict[str, float] = field(default_factory=lambda: {
-        "speech": 0.6, "music": 0.5, "percussion": 0.5})
+        "speech": 0.7, "music": 0.5, "percussion": 0.5})
     # SoundFont used for music and percussion (Debian package fluid-soundfont-gm).
     soundfont: str = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
     # Rate fluidsynth renders at before resampling to 16 kHz: its sample interpolation has

@@ -327,7 +327,6 @@ def _write_real_examples(out: Path, inventory: Inventory, config: DataConfig) ->
             continue
         candidates = [inventory.collections[n] for n in test_names
                       if n.startswith(prefix) and inventory.collections[n].kind == kind
-                      and not inventory.collections[n].test_only
                       and (style != "claps" or "clap" in real.roles(inventory.collections[n].files))]
         if not candidates:
             continue

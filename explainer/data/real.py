@@ -5,9 +5,7 @@ generator also draws on recordings that Debian ships with games and music progra
 *collection* is the unit a model could memorise: one speaker or language of a voice pack,
 one music track, one drum kit, one drum loop. Every collection belongs to exactly one
 split (see ``sources.py``), so the real test split holds voices, tracks and kits that no
-model heard in training. ``klettres-data`` (letters and syllables spoken in about twenty
-languages) is never trained on: it is test data only, a check on speakers recorded by
-other people for another program.
+model heard in training.
 
 Nothing here reads a file at import time; `discover` walks the package folders when the
 generator asks.
@@ -33,7 +31,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "lmms-common": ("GPL-2+", "drum loops and drum samples (percussion)"),
     "hydrogen-data": ("GPL-2+", "drum kits (percussion)"),
     "hydrogen-drumkits": ("per kit: GPL-2+, GPL-2, CC-BY-SA-3.0, CC-BY-3.0, CC0", "drum kits and hand percussion (percussion)"),
-    "klettres-data": ("GPL-2+", "letters and syllables spoken in 19 languages (speech, test split only)"),
+    "klettres-data": ("GPL-2+", "letters and syllables spoken in 19 languages (speech)"),
 }
 # Kits of hydrogen-drumkits whose licence is not the package's GPL-2+ (its copyright file).
 _KIT_LICENCES = {"Gimme A Hand 1.0": "GPL-2", "The Black Pearl 1.0": "GPL-2", "circAfrique v4": "CC-BY-SA-3.0",
@@ -67,7 +65,6 @@ class Collection:
             ``kit`` (one-shot drum samples arranged into patterns).
         package: the Debian package it comes from.
         files: absolute paths of its audio files.
-        test_only: never used for training or validation.
     """
 
     name: str
@@ -75,7 +72,6 @@ class Collection:
     kind: str
     package: str
     files: tuple[str, ...]
-    test_only: bool = False
 
     @property
     def licence(self) -> str:
@@ -118,12 +114,11 @@ def discover(root: str | Path = "/") -> list[Collection]:
     share = Path(root) / "usr" / "share"
     found: dict[str, dict] = {}
 
-    def add(name, cls, kind, package, files, test_only=False):
+    def add(name, cls, kind, package, files):
         files = [str(f) for f in files]
         if not files:
             return
-        entry = found.setdefault(name, dict(cls=cls, kind=kind, package=package, files=[],
-                                            test_only=test_only))
+        entry = found.setdefault(name, dict(cls=cls, kind=kind, package=package, files=[]))
         entry["files"] += files
 
     for lang in _dirs(share / "ktuberling" / "sounds"):
@@ -137,8 +132,7 @@ def discover(root: str | Path = "/") -> list[Collection]:
                 _audio_files(voice))
     for lang in _dirs(share / "klettres"):
         files = _audio_files(lang / "alpha") + _audio_files(lang / "syllab")
-        add(f"klettres:{lang.name.split('_')[0]}", "speech", "words", "klettres-data", files,
-            test_only=True)
+        add(f"klettres:{lang.name.split('_')[0]}", "speech", "words", "klettres-data", files)
     for track in _audio_files(share / "games" / "hedgewars" / "Data" / "Music"):
         add(f"hedgewars-music:{track.stem}", "music", "excerpt", "hedgewars-data", [track])
     for track in _audio_files(share / "games" / "etr" / "music"):
@@ -156,7 +150,7 @@ def discover(root: str | Path = "/") -> list[Collection]:
         # hydrogen-data ships GMRockKit and TR808EmulationKit; hydrogen-drumkits the rest
         package = "hydrogen-data" if kit.name in ("GMRockKit", "TR808EmulationKit") else "hydrogen-drumkits"
         add(f"hydrogen-kit:{kit.name}", "percussion", "kit", package, _audio_files(kit))
-    return [Collection(name, e["cls"], e["kind"], e["package"], tuple(sorted(e["files"])), e["test_only"])
+    return [Collection(name, e["cls"], e["kind"], e["package"], tuple(sorted(e["files"])))
             for name, e in sorted(found.items())]
 
 
