@@ -162,3 +162,128 @@ def _real_pools(cls: str, collections: list[real.Collection],
         else:  # too few to hold any out: train on them, test on none
             names["train"] += group
     return {s: [SourcePool(cls, "real", {"name": tuple(sorted(v))}, "{name}")] for s, v in names.items() if v}
+
+
+# ---------------------------------------------------------------- partition helpers
+
+def _rank(names: list[str], split_seed: int, salt: str) -> list[str]:
+    """Names in a seeded pseudo-random order that does not depend on the list's order."""
+    def h(name: str) -> str:
+        return hashlib.sha256(f"{split_seed}:{salt}:{name}".encode()).hexdigest()
+    return sorted(names, key=h)
+
+
+def _cut(names: list[str], split_seed: int, salt: str) -> dict[str, list[str]]:
+    """Cut ranked names 65 / 15 / 20 % into train / val / test, each non-empty when n >= 3."""
+    ranked = _rank(names, split_seed, salt)
+    n = len(ranked)
+    a = min(max(1, round(_CUTS[0] * n)), n - 2)
+    b = min(max(a + 1, round(_CUTS[1] * n)), n - 1)
+    return {"train": sorted(ranked[:a]), "val": sorted(ranked[a:b]), "test": sorted(ranked[b:])}
+
+
+def _interleaved(count: int) -> dict[str, tuple[int, ...]]:
+    """Band indices per split: every 6th band from 2 to test, from 4 to val, rest train."""
+    out: dict[str, list[int]] = {s: [] for s in SPLITS}
+    for i in range(count):
+        out["test" if i % 6 == 2 else "val" if i % 6 == 4 else "train"].append(i)
+    return {s: tuple(v) for s, v in out.items()}
+
+
+def variant_family(variant: str) -> str:
+    """``klatt3`` -> ``klatt``; numbered m/f variants stay separate voices."""
+    if _SINGLE_VARIANTS.match(variant):
+        return variant
+    return re.sub(r"\d+$", "", variant).lower()
+
+
+# ---------------------------------------------------------------- per class
+
+def _speech_pools(split_seed: int) -> dict[str, list[SourcePool]]:
+    variants = tools.espeak_variants()
+    families = sorted({variant_family(v) for v in variants})
+    fam_split = {fam: s for s, fams in _cut(families, split_seed, "espeak-variant").items()
+                 for fam in fams}
+    languages = [l for l in tools.espeak_languages()
+                 if l not in _BROKEN_LANGUAGES and l not in _SHARED_LANGUAGES]
+    lang_split = _cut(languages, split_seed, "espeak-language")
+    flite = tools.flite_voices()
+    out: dict[str, list[SourcePool]] = {}
+    for split in SPLITS:
+        split_variants = [v for v in variants if fam_split[variant_family(v)] == split]
+        if split == "train":
+            split_variants.append("default")  # the language's own voice, no variant
+        langs = tuple(_SHARED_LANGUAGES) + tuple(lang_split[split])
+        pools = [SourcePool("speech", "espeak",
+                            {"language": langs, "variant": tuple(sorted(split_variants))},
+                            "espeak:{language}+{variant}", weight=0.6)]
+        voices = tuple(v for v in flite if FLITE_SPLIT.get(v) == split)
+        if voices:
+            pools.append(SourcePool("speech", "flite", {"voice": voices}, "flite:{voice}", 0.4))
+        out[split] = pools
+    return out
+
+
+def _music_pools(split_seed: int) -> dict[str, list[SourcePool]]:
+    chosen: dict[str, list[int]] = {s: [] for s in SPLITS}
+    for family in range(14):  # GM families 0-13 of 8 programs; 14-15 are percussive / effects
+        ranked = _rank([str(8 * family + i) for i in range(8)], split_seed, "gm-program")
+        for split, part in (("train", ranked[:5]), ("val", ranked[5:6]), ("test", ranked[6:])):
+            chosen[split] += [int(p) for p in part]
+    return {s: [SourcePool("music", "gm", {"program": tuple(sorted(chosen[s]))},
+                           "gm:program={program}")] for s in SPLITS}
+
+
+def _percussion_pools(split_seed: int) -> dict[str, list[SourcePool]]:
+    # struck objects made with numpy (knocks, thuds, metal, clicks) widen what a hit can
+    # sound like beyond the soundfont's kits; their lowest-mode bands are split like tones
+    bands = _interleaved(len(synth.IMPACT_BANDS) - 1)
+    return {s: [SourcePool("percussion", "kit", {"kit": KIT_SPLIT[s]}, "kit:{kit}", 0.6),
+                SourcePool("percussion", "perc_program", {"preset": PERC_PROGRAM_SPLIT[s]},
+                           "gm:preset={preset}", 0.2),
+                SourcePool("percussion", "impacts", {"band": bands[s]}, "impacts:band{band:02d}", 0.2)]
+            for s in SPLITS}
+
+
+def _tone_pools(split_seed: int) -> dict[str, list[SourcePool]]:
+    bands = _interleaved(len(synth.TONE_BANDS) - 1)
+    out = {}
+    for s in SPLITS:
+        pools = [SourcePool("tone", kind, {"band": bands[s]}, f"tone:{kind}:band{{band:02d}}")
+                 for kind in ("sine", "beeps", "sweep_lin", "sweep_log", "siren", "square", "saw", "dual", "buzzer")]
+        pools.append(SourcePool("tone", "dtmf", {"keys": (DTMF_SPLIT[s],)}, "tone:dtmf:{keys}"))
+        if s == "val":
+            all_bands = tuple(range(len(synth.TONE_BANDS) - 1))
+            pools.append(SourcePool("tone", "vibrato", {"band": all_bands},
+                                    "tone:vibrato:band{band:02d}"))
+        if s == "test":
+            pools.append(SourcePool("tone", "call", {"pattern": tuple(synth.CALL_PATTERNS)},
+                                    "tone:call:{pattern}"))
+        out[s] = pools
+    return out
+
+
+def _noise_pools(split_seed: int) -> dict[str, list[SourcePool]]:
+    grids = {"coloured": (synth.BETA_BANDS, "beta"), "bandpass": (synth.TONE_BANDS, "band"),
+             "am": (synth.AM_BANDS, "rate"), "hiss": (synth.HISS_BANDS, "cutoff")}
+    out = {}
+    for s in SPLITS:
+        pools = [SourcePool("noise", kind, {"band": _interleaved(len(edges) - 1)[s]},
+                            f"noise:{kind}:{label}{{band:02d}}")
+                 for kind, (edges, label) in grids.items()]
+        if s == "val":
+            pools.append(SourcePool("noise", "wind", {}, "noise:wind"))
+        if s == "test":
+            pools.append(SourcePool("noise", "rain", {}, "noise:rain"))
+        out[s] = pools
+    return out
+
+
+def _silence_pools(split_seed: int) -> dict[str, list[SourcePool]]:
+    rooms = _interleaved(len(synth.ROOM_BETA_BANDS) - 1)
+    digital = {"train": "zeros", "val": "dc_lsb", "test": "lsb"}
+    return {s: [SourcePool("silence", "room", {"band": rooms[s]}, "silence:room:beta{band:02d}", 0.5),
+                SourcePool("silence", "hum", {"mains": (50, 60), "profile": HUM_PROFILE_SPLIT[s]},
+                           "silence:hum:{mains}hz:p{profile}", 0.35),
+                SourcePool("silence", digital[s], {}, f"silence:{digital[s]}", 0.15)]
+            for s in SPLITS}
