@@ -127,7 +127,11 @@ def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
         seq_items = [(data_dir / s["path"], s["segments"], s["split"]) for s in manifest.get("sequences", [])]
         recipe = {"kind": "generated", "seed": manifest.get("seed"), "config": manifest.get("config"),
                   "split": "by source (held-out voices, speakers, languages, programs, tracks and kits)",
-                  "real_packages": manifest.get("real_packages", {})}
+                  "real_packages": manifest.get("real_packages", {}),
+                  # the real speakers, tracks and kits held out for testing: evaluate on these (or on
+                  # recordings from elsewhere), never on the training collections
+                  "real_test_sources": sorted({c["source"] for c in manifest["clips"]
+                                               if c["split"] == "test" and c.get("origin") == "real"})}
     else:
         classes = sorted(p.name for p in data_dir.iterdir()
                          if p.is_dir() and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in p.iterdir()))

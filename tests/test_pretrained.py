@@ -190,6 +190,9 @@ def test_shipped_card_reports_the_real_split_apart():
     packages = card["data"]["real_packages"]
     assert {"ktuberling-data", "hedgewars-data", "lmms-common", "hydrogen-data"} <= set(packages)
     assert all(p["licence"] for p in packages.values())
+    held_out = card["data"]["real_test_sources"]
+    assert any(s.startswith(("ktuberling:", "klettres:", "hedgewars:")) for s in held_out)
+    assert any(s.startswith("hydrogen-kit:") for s in held_out)
     for arch, entry in card["models"].items():
         test = entry["test"]
         assert test["real"]["n"] >= 100 and test["synthetic"]["n"] >= 300, arch

@@ -1,11 +1,13 @@
-"""Synthetic training data for the `sound-types` model set.
+"""Training data for the `sound-types` model set.
 
-Six classes, rendered from open sources that Debian packages provide: speech
+Six classes, from open sources that Debian packages provide: real recordings of people
+speaking, produced music and sampled drum kits (see `real.py`), beside synthetic speech
 (espeak-ng, flite), music and percussion (fluidsynth with the FluidR3 GM SoundFont, plus
-struck objects made with numpy), and tone, noise and silence (numpy). Val and test use voices, programs, kits and parameter
-ranges that train never uses; see `sources.py`.
+struck objects made with numpy), and tone, noise and silence (numpy). Every clip then goes
+through a browser microphone's chain (`augment.py`). Val and test use speakers, tracks,
+programs, kits and parameter ranges that train never uses; see `sources.py`.
 
-    python -m explainer.data --out DIR [--seed 0] [--per-class N] [--sequences M]
+    python -m explainer.data --out DIR [--seed 0] [--per-class N] [--sequences M] [--no-real]
     python -m explainer.data --examples examples/
 
 Nothing here runs at import time; the Debian programs are only called by `generate`

@@ -136,12 +136,10 @@ def build_inventory(config: DataConfig) -> Inventory:
         share = config.real_share.get(cls, 0.0)
         collections = [c for c in found if c.cls == cls]
         if share > 0 and collections:
-            for split, pools in _real_pools(cls, collections, config.split_seed).items():
-                synthetic = sum(p.weight for p in by_split[split])
-                # weights so that a draw is real with probability `share`, shared by the pools
-                for pool in pools:
-                    pool.weight = synthetic * share / (1.0 - share) / len(pools)
-                by_split[split] += pools
+            for split, pool in _real_pools(cls, collections, config.split_seed).items():
+                # weighted so that a draw is real with probability `share`
+                pool.weight = sum(p.weight for p in by_split[split]) * share / (1.0 - share)
+                by_split[split].append(pool)
             inv.collections.update({c.name: c for c in collections})
         for split in SPLITS:
             if not by_split[split]:
@@ -150,8 +148,7 @@ def build_inventory(config: DataConfig) -> Inventory:
     return inv
 
 
-def _real_pools(cls: str, collections: list[real.Collection],
-                split_seed: int) -> dict[str, list[SourcePool]]:
+def _real_pools(cls: str, collections: list[real.Collection], split_seed: int) -> dict[str, SourcePool]:
     """One pool of real collections per split; each kind (words, kits ...) is cut on its own."""
     names: dict[str, list[str]] = {s: [] for s in SPLITS}
     for kind in sorted({c.kind for c in collections}):
@@ -161,7 +158,7 @@ def _real_pools(cls: str, collections: list[real.Collection],
                 names[split] += part
         else:  # too few to hold any out: train on them, test on none
             names["train"] += group
-    return {s: [SourcePool(cls, "real", {"name": tuple(sorted(v))}, "{name}")] for s, v in names.items() if v}
+    return {s: SourcePool(cls, "real", {"name": tuple(sorted(v))}, "{name}") for s, v in names.items() if v}
 
 
 # ---------------------------------------------------------------- partition helpers
