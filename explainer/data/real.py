@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import SAMPLE_RATE
+from .speech import trim
 
 # package -> (licence of the audio files used, what the generator takes from it)
 PACKAGES: dict[str, tuple[str, str]] = {
@@ -213,14 +214,7 @@ def _segment(path: str, rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _trim(x: np.ndarray, threshold_db: float = -35.0) -> np.ndarray:
     """Cut the silence before and after an utterance or a drum hit (keeps 10 ms either side)."""
-    if not len(x):
-        return x
-    level = np.abs(x)
-    above = np.nonzero(level > level.max() * 10 ** (threshold_db / 20))[0]
-    if not len(above):
-        return x[:0]
-    pad = SAMPLE_RATE // 100
-    return x[max(0, above[0] - pad):above[-1] + pad]
+    return trim(x, threshold_db, pad_s=0.01)
 
 
 # ---------------------------------------------------------------- rendering

@@ -132,7 +132,7 @@ def render(p: dict, rng: np.random.Generator, n: int, workdir: Path, fill: bool)
             x = tools.espeak_render(text, voice, p["rate"], p["pitch"], p["word_gap"], wav)
         else:
             x = tools.flite_render(text, p["voice"], p["stretch"], wav)
-        x = _trim(x)
+        x = trim(x)
         if pieces:
             pieces.append(np.zeros(int(rng.uniform(0.05, 0.3) * SAMPLE_RATE), np.float32))
         pieces.append(x)
@@ -150,13 +150,16 @@ def render(p: dict, rng: np.random.Generator, n: int, workdir: Path, fill: bool)
     return out / peak if peak > 0 else out
 
 
-def _trim(x: np.ndarray, threshold_db: float = -40.0) -> np.ndarray:
-    """Drop the leading and trailing silence that the synthesisers add."""
+def trim(x: np.ndarray, threshold_db: float = -40.0, pad_s: float = 0.02) -> np.ndarray:
+    """Drop the leading and trailing silence of an utterance or a hit, keeping ``pad_s`` either side.
+
+    Sample-exact, unlike librosa's frame-based trim: a drum hit's attack must stay where it is.
+    """
     if not len(x):
         return x
     level = np.abs(x)
     above = np.nonzero(level > level.max() * 10 ** (threshold_db / 20))[0]
     if not len(above):
         return x[:0]
-    pad = int(0.02 * SAMPLE_RATE)
+    pad = int(pad_s * SAMPLE_RATE)
     return x[max(0, above[0] - pad):above[-1] + pad]
