@@ -93,6 +93,11 @@ def render_items(items: list[Item], inventory: Inventory, config: DataConfig,
             raise RuntimeError(f"non-finite audio from {it.params['source']}")
 
 
+def _origin(params: dict) -> str:
+    """``"real"`` for a recording from a Debian package, ``"synthetic"`` for anything rendered."""
+    return "real" if params["kind"] == "real" else "synthetic"
+
+
 def write_wav(path: Path, audio: np.ndarray) -> None:
     """Write mono 16-bit PCM at 16 kHz with the standard library (a plain 44-byte header)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +214,7 @@ def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
                 write_wav(out / rel, it.audio)
                 clips.append({"path": rel, "label": cls, "split": split,
                               "source": it.params["source"],
-                              "origin": "real" if it.params["kind"] == "real" else "synthetic"})
+                              "origin": _origin(it.params)})
             log.info("%-5s %-10s %4d clips  %6.1f s", split, cls, len(items), time.perf_counter() - t0)
     sequences = []
     for s, split in enumerate(SPLITS):
@@ -284,7 +289,7 @@ def write_examples(out_dir: str | Path, config: DataConfig | None = None,
         write_wav(path, it.audio)
         written.append(path)
         listing.append({"path": path.name, "label": it.cls, "source": it.params["source"],
-                        "origin": "real" if it.params["kind"] == "real" else "synthetic"})
+                        "origin": _origin(it.params)})
     (audio, segments, sources), = make_sequences(
         "test", 1, inventory, config,
         lambda i: ([config.seed, _STREAM_EXAMPLE_SEQ, i], [config.seed, _STREAM_EXAMPLE_SEQ, 99, i]),

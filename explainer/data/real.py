@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import tools
 from .config import SAMPLE_RATE
 from .speech import trim
 
@@ -172,17 +173,8 @@ def _dirs(folder: Path) -> list[Path]:
 
 # ---------------------------------------------------------------- decoding
 
-@functools.lru_cache(maxsize=2048)
-def _decoded(path: str) -> np.ndarray:
-    """A short file as float32 mono at 16 kHz (cached: kits and voices are reused often)."""
-    import soundfile as sf
-    import soxr
-
-    audio, sr = sf.read(path, dtype="float32", always_2d=True)
-    mono = audio.mean(axis=1)
-    if sr != SAMPLE_RATE:
-        mono = soxr.resample(mono, sr, SAMPLE_RATE, quality="HQ")
-    return np.ascontiguousarray(mono, dtype=np.float32)
+# A short file as float32 mono at 16 kHz, cached: kits and voices are reused often.
+_decoded = functools.lru_cache(maxsize=2048)(tools.read_mono)
 
 
 def _segment(path: str, rng: np.random.Generator, n: int) -> np.ndarray:
