@@ -24,11 +24,13 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from . import attribution
 from .audio import Clip
 from .features import DEFAULT as FEATURES
-from .features import representation_sizes
+from .features import representation_sizes, sounding
 from .inspect import Trace, trace
 from .pretrained import ModelSet
 
-DEFAULT_METHODS = ("saliency", "gradcam")
+# the first is the primary map of every view; saliency stays beside it, so that the app can show on
+# the learner's own clip how sensitivity (saliency) and contribution (input x gradient) differ
+DEFAULT_METHODS = ("input_x_gradient", "saliency", "gradcam")
 _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 _FAST: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
@@ -50,6 +52,9 @@ class ModelResult:
     attributions: dict[str, torch.Tensor] = field(default_factory=dict)  # method -> map shaped like x
     time_curves: dict[str, np.ndarray] = field(default_factory=dict)  # method -> 10 ms curve over the clip
     faithfulness: dict[str, dict] = field(default_factory=dict)  # method -> deletion check
+    curves: dict[str, dict] = field(default_factory=dict)  # method -> deletion/insertion curves (primary method)
+    on_sound: dict[str, float] = field(default_factory=dict)  # method -> share of positive mass on the sound
+    method_info: dict[str, dict] = field(default_factory=dict)  # method -> e.g. IG's steps and completeness error
     frame_probabilities: np.ndarray | None = None  # tcn only: (n_classes, frames)
 
 
@@ -66,6 +71,30 @@ class Analysis:
     sizes: list[dict]
     models: dict[str, ModelResult]
     timings_ms: dict[str, float]
+    sounding: np.ndarray | None = None  # bool per 10 ms step: where the clip sounds (features.sounding)
+
+    @property
+    def sounding_share(self) -> float:
+        """Share of the clip's 10 ms steps that sound."""
+        return float(self.sounding.mean()) if self.sounding is not None and self.sounding.size else 0.0
+
+    def _method_dict(self, r: ModelResult, m: str) -> dict:
+        out = {"time_curve": [round(float(v), 4) for v in r.time_curves[m]],
+               "time_step_s": attribution.TIME_STEP_S,
+               "target": self.classes[r.target],
+               "faithfulness": {k: round(float(v), 5) for k, v in r.faithfulness.get(m, {}).items()}}
+        if m in r.on_sound:
+            out["on_sound"] = round(float(r.on_sound[m]), 4)
+        if m in r.method_info:
+            out["convergence"] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in r.method_info[m].items()}
+        if m in r.curves:
+            c = r.curves[m]
+            out["curves"] = {"fractions": c["fractions"],
+                             "deletion": {k: [round(v, 5) for v in c["deletion"][k]] for k in ("most", "least")},
+                             "insertion": {k: [round(v, 5) for v in c["insertion"][k]] for k in ("most", "least")},
+                             "areas": {k: round(v, 5) for k, v in c["areas"].items()},
+                             "beats_least": c["beats_least"]}
+        return out
 
     def to_dict(self) -> dict:
         """The JSON report documented for ``python -m explainer analyze --json``."""
@@ -82,13 +111,7 @@ class Analysis:
                      "receptive_field_ms": rec.receptive_field_ms}
                     for rec in r.trace.layers
                 ],
-                "attributions": {
-                    m: {"time_curve": [round(float(v), 4) for v in r.time_curves[m]],
-                        "time_step_s": attribution.TIME_STEP_S,
-                        "target": self.classes[r.target],
-                        "faithfulness": {k: round(float(v), 5) for k, v in r.faithfulness.get(m, {}).items()}}
-                    for m in r.attributions
-                },
+                "attributions": {m: self._method_dict(r, m) for m in r.attributions},
             }
             if r.frame_probabilities is not None:
                 entry["frame_top"] = [self.classes[i] for i in r.frame_probabilities.argmax(0)]
@@ -100,6 +123,7 @@ class Analysis:
                      "source_channels": self.clip.source_channels, "warnings": list(self.clip.warnings)},
             "set": self.set_name,
             "classes": list(self.classes),
+            "sounding_share": round(self.sounding_share, 4),
             "methods": list(self.methods),
             "models": models,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
@@ -204,9 +228,18 @@ def _fast_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if model.input_kind in _CHANNELS_LAST else x
 
 
-def _attribute(model: nn.Module, x: torch.Tensor, method: str, target: int) -> torch.Tensor:
+def _attribute(model: nn.Module, x: torch.Tensor, method: str, target: int) -> tuple[torch.Tensor, dict]:
+    """One map on the fast copy, and what the method reports about its own accuracy (IG), or ``{}``."""
     fast = fast_copy(model)
-    return attribution.attribute(fast, _fast_input(model, x), method, target=target).contiguous()
+    if method == "integrated_gradients":
+        attr, info = attribution.integrated_gradients(fast, _fast_input(model, x), target)
+        return attr.contiguous(), info
+    return attribution.attribute(fast, _fast_input(model, x), method, target=target).contiguous(), {}
+
+
+def _curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int) -> dict:
+    fast = fast_copy(model)
+    return attribution.deletion_curves(fast, _fast_input(model, x), attr, target)
 
 
 def _deletion(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int) -> dict:
@@ -281,6 +314,7 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
     with _lock(model_set):
         with _timed(timings, "features"):
             inputs = model_inputs(wave, model_set)
+            steps_sounding = sounding(wave)[0].numpy()
         results: dict[str, ModelResult] = {}
         for arch, model in model_set.models.items():
             x = inputs[arch]
@@ -298,19 +332,31 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
             tick(f"{arch}: forward")
             for method in methods:
                 with _timed(timings, f"{method}:{arch}"):
-                    attr = _attribute(model, x, method, target)
+                    attr, info = _attribute(model, x, method, target)
                     result.attributions[method] = attr
                     result.time_curves[method] = attribution.time_curve(attr, model.input_kind, n_samples)
+                    result.on_sound[method] = _on_sound(attr, model.input_kind, n_samples, steps_sounding)
+                    if info:
+                        result.method_info[method] = info
                 if faithfulness:
                     with _timed(timings, f"faithfulness:{arch}"):
                         result.faithfulness[method] = _deletion(model, x, attr, target)
+                        if method == methods[0]:
+                            result.curves[method] = _curves(model, x, attr, target)
                 tick(f"{arch}: {method}")
             results[arch] = result
     timings["total"] = sum(v for k, v in timings.items())
     mel_db, lfcc = _display_features(inputs, model_set, wave)
     return Analysis(clip=clip, set_name=model_set.name, classes=list(model_set.classes), methods=methods,
                     mel_db=mel_db, lfcc_grid=lfcc, sizes=representation_sizes(n_samples), models=results,
-                    timings_ms=timings)
+                    timings_ms=timings, sounding=steps_sounding)
+
+
+def _on_sound(attr: torch.Tensor, kind: str, n_samples: int, steps: np.ndarray) -> float:
+    """Share of the map's positive time mass on the sounding steps (see attribution.on_sound_share)."""
+    curve = attribution.positive_curve(attr, kind, n_samples)
+    total = float(curve.sum())
+    return float(curve[steps].sum() / total) if total > 0 else 0.0
 
 
 def _display_features(inputs: dict[str, torch.Tensor], model_set: ModelSet, wave: torch.Tensor):
@@ -352,10 +398,48 @@ def explain(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target
         raise ValueError(f"target class {target} is outside 0..{len(model_set.classes) - 1}")
     model = model_set.models[arch]
     with _lock(model_set):
-        attr = _attribute(model, x, method, target)
+        attr, info = _attribute(model, x, method, target)
         curve = attribution.time_curve(attr, model.input_kind, n_samples)
         check = _deletion(model, x, attr, target) if faithfulness else {}
+        if faithfulness:
+            check = {**check, "curves": _curves(model, x, attr, target)}
+        if info:
+            check = {**check, "convergence": info}
     return attr, curve, check
+
+
+def sanity_check(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target: int,
+                 trained: torch.Tensor | None = None, progress=None) -> dict:
+    """The cascading randomisation check of one model's map (:func:`attribution.randomisation_check`).
+
+    Runs on a randomised copy of the original model (never the shared one), under the set's lock.
+    """
+    if method not in attribution.METHODS:
+        raise ValueError(f"unknown attribution method {method!r}; choose from {list(attribution.METHODS)}")
+    model = model_set.models[arch]
+    with _lock(model_set):
+        return attribution.randomisation_check(model, x, method, target, trained=trained, progress=progress)
+
+
+def agreement(model_set: ModelSet, arch: str, x: torch.Tensor, target: int, n_samples: int,
+              have: dict[str, torch.Tensor] | None = None, methods=attribution.METHODS, progress=None) -> dict:
+    """Every method's time curve for one model, and their pairwise rank correlations.
+
+    ``have`` holds maps already computed (by method); the rest are computed here.
+
+    Returns:
+        ``{"curves": {method: 10 ms curve}, "maps": {method: map}, "methods": [...], "matrix": [[...]]}``.
+    """
+    model = model_set.models[arch]
+    maps = dict(have or {})
+    with _lock(model_set):
+        for k, m in enumerate(methods):
+            if m not in maps:
+                if progress is not None:
+                    progress(k / len(methods), f"{m} for {arch}")
+                maps[m] = _attribute(model, x, m, target)[0]
+    curves = {m: attribution.time_curve(maps[m], model.input_kind, n_samples) for m in methods}
+    return {"curves": curves, "maps": {m: maps[m] for m in methods}, **attribution.method_agreement(curves)}
 
 
 def add_faithfulness(result: Analysis, model_set: ModelSet, progress=None) -> Analysis:
@@ -368,4 +452,6 @@ def add_faithfulness(result: Analysis, model_set: ModelSet, progress=None) -> An
             r = result.models[arch]
             with _timed(result.timings_ms, f"faithfulness:{arch}"):
                 r.faithfulness[method] = _deletion(model_set.models[arch], r.x, r.attributions[method], r.target)
+                if method == result.methods[0]:
+                    r.curves[method] = _curves(model_set.models[arch], r.x, r.attributions[method], r.target)
     return result

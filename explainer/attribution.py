@@ -4,8 +4,17 @@
 made it) with one of :data:`METHODS` and returns a map shaped like ``x``.
 :func:`time_curve` collapses any such map onto one common 10 ms timeline, so
 that models with very different inputs can be compared on "where did it
-listen". :func:`deletion_check` measures whether a map points at evidence the
-model really uses.
+listen". :func:`deletion_check` and :func:`deletion_curves` measure whether a
+map points at evidence the model really uses, :func:`randomisation_check` whether
+it depends on what the model learnt at all, and :func:`on_sound_share` whether it
+sits on the sound or on the pauses around it.
+
+Two kinds of map answer two questions. Saliency and SmoothGrad measure
+*sensitivity*: how much the score would move if this cell changed, which is large
+in a silent pause the model would notice a sound in. The contribution methods
+(input x gradient, Integrated Gradients, occlusion) measure what each cell of
+*this* clip added to the score compared with the reference, so a cell that holds
+nothing but the reference adds nothing. ``input_x_gradient`` is the default.
 
 Every method starts from the same notion of "nothing here", the
 :func:`reference_input`: digital silence for the waveform, the quietest cell
@@ -23,9 +32,11 @@ import torch
 from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency
 from torch import nn
 
-from .features import SAMPLE_RATE, time_grid
+from .features import SAMPLE_RATE, sounding, time_grid
 
-METHODS = ("saliency", "integrated_gradients", "gradcam", "occlusion", "smoothgrad")
+METHODS = ("input_x_gradient", "saliency", "integrated_gradients", "gradcam", "occlusion", "smoothgrad")
+# methods whose maps say what the clip added to the score against the reference, with a sign
+CONTRIBUTION_METHODS = ("input_x_gradient", "integrated_gradients", "occlusion")
 TIME_STEP_S = 0.01  # step of the common timeline every attribution is mapped onto
 
 # model inputs without their batch axis: which axis is time, and whether axis 0 holds channels
@@ -55,7 +66,11 @@ IG_BATCH = {"waveform": 4, "mel64": 4, "mel128x128": 8, "lfcc": 1, "mel_seq": 16
 class AttributionConfig:
     """Default cost and noise settings of the methods."""
 
-    ig_steps: int = 32  # Riemann/Gauss-Legendre steps from the reference input to the clip
+    ig_steps: int = 32  # Gauss-Legendre steps of Integrated Gradients when a caller fixes them (bench)
+    # Integrated Gradients otherwise tries these step counts in turn and keeps the first whose
+    # completeness error |sum(map) - (f(x) - f(reference))| is within ig_tolerance of |f(x) - f(reference)|
+    ig_step_ladder: tuple[int, ...] = (8, 16, 32, 64, 128)
+    ig_tolerance: float = 0.05
     smoothgrad_samples: int = 12  # noisy copies averaged by SmoothGrad
     smoothgrad_noise: float = 0.15  # noise stdev as a fraction of the input's range (Smilkov et al.: 10-20 %)
     seed: int = 0  # seed of SmoothGrad's noise; fixed so a clip always gets the same map
@@ -181,7 +196,8 @@ def attribute(
         x: the model input ``(B, ...)`` as its ``front_end`` made it.
         method: one of :data:`METHODS`.
         target: class index (int, or one per item); the predicted class when ``None``.
-        n_steps: Integrated Gradients steps (default ``cfg.ig_steps``).
+        n_steps: Integrated Gradients steps; by default the fewest of ``cfg.ig_step_ladder``
+            that meet ``cfg.ig_tolerance`` (see :func:`integrated_gradients`).
         nt_samples, noise: SmoothGrad samples, and noise stdev as a fraction of the
             batch's value range; the noise is seeded (``cfg.seed``) inside a forked RNG.
         window, stride: occlusion window and stride over ``x.shape[1:]``
@@ -189,8 +205,9 @@ def attribute(
 
     Returns:
         A detached, finite tensor shaped like ``x``. Saliency and SmoothGrad give
-        absolute gradients; Integrated Gradients and occlusion are signed (positive
-        means evidence for the target); Grad-CAM is non-negative and upsampled from
+        absolute gradients; input x gradient (``(x - reference) * d score / d x``),
+        Integrated Gradients and occlusion are signed (positive means evidence for
+        the target); Grad-CAM is non-negative and upsampled from
         the model's ``cam_layer`` (linear over time, bilinear over 2D maps), then
         repeated over channels or mel rows the layer does not resolve.
 
@@ -209,13 +226,13 @@ def attribute(
         t = _target(model, x, target)
         if method == "saliency":
             attr = Saliency(model).attribute(x.requires_grad_(), target=t)  # |d score / d x|
+        elif method == "input_x_gradient":
+            # Captum's InputXGradient measured from the reference instead of from zero: the first-order
+            # share of f(x) - f(reference) that each cell holds, one backward pass
+            grad = Saliency(model).attribute(x.clone().requires_grad_(), target=t, abs=False)
+            attr = (x - reference_input(x, kind)) * grad
         elif method == "integrated_gradients":
-            steps = n_steps or cfg.ig_steps
-            per_batch = IG_BATCH.get(kind) or max(1, cfg.batch_elements // x[0].numel())
-            per_batch = min(steps * x.shape[0], per_batch)
-            attr = IntegratedGradients(model).attribute(
-                x, baselines=reference_input(x, kind), target=t, n_steps=steps, internal_batch_size=per_batch,
-            )
+            attr, _ = _integrated_gradients(model, x, t, kind, n_steps, cfg)
         elif method == "gradcam":
             attr = _gradcam(model, x, t)
         elif method == "occlusion":
@@ -234,6 +251,51 @@ def attribute(
                     stdevs=float(sigma), target=t,
                 )
     return torch.nan_to_num(attr.detach().to(x.dtype), nan=0.0, posinf=0.0, neginf=0.0).contiguous()
+
+
+def _integrated_gradients(model, x, t, kind, n_steps, cfg) -> tuple[torch.Tensor, dict]:
+    ig = IntegratedGradients(model)
+    ref = reference_input(x, kind)
+    with torch.no_grad():
+        picked = torch.arange(x.shape[0])
+        gap = (model(x)[picked, t] - model(ref)[picked, t]).float()  # f(x) - f(reference) per item
+    ladder = (n_steps,) if n_steps else cfg.ig_step_ladder
+    for steps in ladder:
+        per_batch = IG_BATCH.get(kind) or max(1, cfg.batch_elements // x[0].numel())
+        per_batch = min(steps * x.shape[0], per_batch)
+        attr, delta = ig.attribute(x, baselines=ref, target=t, n_steps=steps, method="gausslegendre",
+                                   internal_batch_size=per_batch, return_convergence_delta=True)
+        error = (delta.detach().abs().float() / gap.abs().clamp_min(1e-6)).max()
+        if float(error) <= cfg.ig_tolerance:
+            break
+    info = {"steps": int(steps), "delta": float(delta.detach().abs().max()), "gap": float(gap[0]),
+            "relative_error": float(error), "tolerance": cfg.ig_tolerance,
+            "converged": bool(float(error) <= cfg.ig_tolerance)}
+    return attr, info
+
+
+def integrated_gradients(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | None = None, *,
+                         n_steps: int | None = None, cfg: AttributionConfig = DEFAULT) -> tuple[torch.Tensor, dict]:
+    """Integrated Gradients from the reference, with the accuracy it reached.
+
+    Uses Gauss-Legendre quadrature. Without ``n_steps`` it tries the step counts of
+    ``cfg.ig_step_ladder`` in turn and stops at the first whose completeness error,
+    Captum's convergence delta ``|sum(map) - (f(x) - f(reference))|``, is at most
+    ``cfg.ig_tolerance`` of ``|f(x) - f(reference)|`` (``f`` is the target's logit).
+
+    Returns:
+        ``(map shaped like x, info)``; ``info`` has ``steps``, ``delta`` (the absolute
+        completeness error), ``gap`` (``f(x) - f(reference)``), ``relative_error``,
+        ``tolerance`` and ``converged`` (false when even the last rung missed it).
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim < 2:
+        raise ValueError(f"expected a batched model input (B, ...), got {getattr(x, 'shape', type(x))}")
+    kind = getattr(model, "input_kind", None)
+    with model_lock(model), torch.inference_mode(False), torch.enable_grad():
+        x = torch.nan_to_num(x.detach().clone())
+        model.eval()
+        attr, info = _integrated_gradients(model, x, _target(model, x, target), kind, n_steps, cfg)
+    return torch.nan_to_num(attr.detach().to(x.dtype)).contiguous(), info
 
 
 def _single(attr, kind: str) -> torch.Tensor:
@@ -384,3 +446,222 @@ def deletion_check(
         "p_orig": p_orig, "p_top_removed": p_top, "p_random_removed": p_random,
         "drop_top": drop_top, "drop_random": drop_random, "score": drop_top - drop_random,
     }
+
+
+def positive_curve(attr, kind: str, n_samples: int) -> np.ndarray:
+    """Like :func:`time_curve`, but of the map's evidence *for* the target only (its positive part).
+
+    For the unsigned methods (Saliency, SmoothGrad, Grad-CAM) this is the same curve.
+    """
+    return time_curve(_single(attr, kind).clamp(min=0.0), kind, n_samples)
+
+
+def on_sound_share(attr, kind: str, wave: torch.Tensor) -> dict[str, float]:
+    """How much of a map's positive mass falls on the parts of the clip that sound.
+
+    Args:
+        attr: one clip's map, shaped like the model input.
+        kind: the model's ``input_kind``.
+        wave: the clip, ``(1, samples)`` or ``(1, 1, samples)`` at 16 kHz.
+
+    Returns:
+        ``share``: the positive time mass (see :func:`positive_curve`) on the 10 ms
+        steps that :func:`explainer.features.sounding` marks, over all of it (0 when
+        the map has none); ``sounding_share``: the share of steps that sound, which
+        is what a map spread evenly over the clip would score.
+    """
+    wave = torch.as_tensor(wave).reshape(1, 1, -1)
+    steps = sounding(wave)[0].numpy()
+    curve = positive_curve(attr, kind, wave.shape[-1])
+    total = float(curve.sum())
+    return {"share": float(curve[steps].sum() / total) if total > 0 else 0.0,
+            "sounding_share": float(steps.mean()) if steps.size else 0.0}
+
+
+CURVE_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # shares of the clip's time removed or inserted
+
+
+def _time_axis(kind: str | None, x: torch.Tensor) -> int:
+    return _TIME_AXIS.get(kind, x.ndim - 1)
+
+
+def deletion_curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
+                    fractions: tuple[float, ...] = CURVE_FRACTIONS, cfg: AttributionConfig = DEFAULT) -> dict:
+    """Deletion and insertion curves along time, most and least relevant first.
+
+    The input's time axis is cut into segments of about 10 ms (one step for the
+    spectrogram inputs, 160 samples for the waveform) and the segments are ranked
+    by the map's signed sum over everything else in them: the strongest evidence
+    for the target first ("most relevant first"), or last ("least relevant first").
+
+    - *Deletion* sets the top ``f`` of segments to :func:`reference_input` and
+      watches the target's probability fall: a faithful map makes it fall fast.
+    - *Insertion* starts from the reference and puts back the top ``f`` of
+      segments: a faithful map makes the probability come back fast.
+
+    Each curve's *area* is its mean probability over ``fractions`` (trapezoids,
+    divided by the widest fraction), so areas of different clips compare.
+
+    Returns:
+        ``fractions``; ``deletion`` and ``insertion``, each ``{"most": [...],
+        "least": [...]}`` probabilities; ``areas`` with keys ``deletion_most``,
+        ``deletion_least``, ``insertion_most`` and ``insertion_least``; ``p_orig``
+        and ``p_reference``; ``margin = (deletion_least - deletion_most) +
+        (insertion_most - insertion_least)``, and ``beats_least``, true when the
+        map's order hurts more on deletion and helps more on insertion than its
+        own reverse order.
+    """
+    if x.ndim < 2 or x.shape[0] != 1:
+        raise ValueError(f"deletion_curves takes one input (1, ...), got {tuple(x.shape)}")
+    if tuple(attr.shape) != tuple(x.shape):
+        raise ValueError(f"attribution {tuple(attr.shape)} does not match input {tuple(x.shape)}")
+    fractions = tuple(float(f) for f in fractions)
+    if not fractions or fractions[0] != 0.0 or any(b <= a for a, b in zip(fractions, fractions[1:])) \
+            or fractions[-1] > 1.0:
+        raise ValueError(f"fractions must rise from 0 to at most 1, got {fractions}")
+    kind = getattr(model, "input_kind", None)
+    x = torch.nan_to_num(x.detach())
+    axis = _time_axis(kind, x)
+    steps = x.shape[axis]
+    step_s = time_grid(kind, 1)[1] if kind in _NDIM else 0.01
+    per_segment = max(1, round(TIME_STEP_S / step_s))
+    n_seg = -(-steps // per_segment)
+    a = torch.nan_to_num(attr.detach().float()).movedim(axis, -1).reshape(-1, steps).sum(0)  # signed, per step
+    seg_of_step = torch.arange(steps) // per_segment
+    score = torch.zeros(n_seg, dtype=torch.float64).index_add_(0, seg_of_step, a.double().cpu())
+    most = torch.argsort(score, descending=True, stable=True)
+    least = torch.argsort(score, descending=False, stable=True)
+    ref = reference_input(x, kind)
+    shape = [1] * x.ndim
+    shape[axis] = steps
+    variants = []
+    for order in (most, least):
+        for f in fractions[1:]:
+            chosen = torch.zeros(n_seg, dtype=torch.bool)
+            chosen[order[: int(round(f * n_seg))]] = True
+            mask = chosen[seg_of_step].view(shape).to(x.device)
+            variants.append(torch.where(mask, ref, x))  # deletion
+            variants.append(torch.where(mask, x, ref))  # insertion
+    batch = torch.cat([x, ref] + variants)
+    chunk = max(1, 4 * cfg.batch_elements // x.numel())
+    with model_lock(model), torch.no_grad():
+        model.eval()
+        probs = torch.cat([torch.softmax(model(batch[i:i + chunk]).float(), dim=1)[:, int(target)]
+                           for i in range(0, len(batch), chunk)])
+    probs = torch.nan_to_num(probs).cpu().tolist()
+    p_orig, p_ref, rest = probs[0], probs[1], probs[2:]
+    k = len(fractions) - 1
+    curves = {"deletion": {}, "insertion": {}}
+    for j, name in enumerate(("most", "least")):
+        block = rest[2 * k * j: 2 * k * (j + 1)]
+        curves["deletion"][name] = [p_orig] + block[0::2]
+        curves["insertion"][name] = [p_ref] + block[1::2]
+    width = fractions[-1] or 1.0
+    areas = {f"{kind_}_{name}": float(np.trapezoid(curves[kind_][name], fractions) / width)
+             for kind_ in ("deletion", "insertion") for name in ("most", "least")}
+    margin = (areas["deletion_least"] - areas["deletion_most"]) + (areas["insertion_most"] - areas["insertion_least"])
+    return {"fractions": list(fractions), **curves, "areas": areas, "p_orig": p_orig, "p_reference": p_ref,
+            "margin": float(margin),
+            "beats_least": bool(areas["deletion_most"] < areas["deletion_least"]
+                                and areas["insertion_most"] > areas["insertion_least"])}
+
+
+def rank_correlation(a, b) -> float:
+    """Spearman rank correlation of two maps (or curves) of one shape; 0 when either is constant."""
+    from scipy.stats import spearmanr
+
+    a = np.asarray(torch.as_tensor(a).detach().float().cpu()).ravel()
+    b = np.asarray(torch.as_tensor(b).detach().float().cpu()).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"maps of different sizes: {a.size} and {b.size} cells")
+    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    rho = float(spearmanr(a, b).statistic)
+    return rho if np.isfinite(rho) else 0.0
+
+
+def _reinitialise(module: nn.Module) -> None:
+    if hasattr(module, "reset_parameters"):
+        module.reset_parameters()
+    elif hasattr(module, "_reset_parameters"):
+        module._reset_parameters()
+    else:  # parameters held directly (a position table, a class token): small random values
+        for p in module.parameters(recurse=False):
+            nn.init.normal_(p, std=0.02)
+
+
+def randomisation_stages(model: nn.Module, max_stages: int = 8) -> list[list[str]]:
+    """The model's layers with weights, from the output down, grouped into at most ``max_stages``.
+
+    The front-end (fixed feature extraction) is never part of it.
+    """
+    names = [n for n, m in model.named_modules()
+             if not n.startswith("front_end") and any(True for _ in m.parameters(recurse=False))]
+    names = names[::-1]  # top (the classifier) first
+    if not names:
+        return []
+    n = min(max_stages, len(names))
+    bounds = np.linspace(0, len(names), n + 1).round().astype(int)
+    return [names[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def randomisation_check(model: nn.Module, x: torch.Tensor, method: str, target: int, *,
+                        trained: torch.Tensor | None = None, max_stages: int = 8, seed: int = 0,
+                        progress=None) -> dict:
+    """The cascading model randomisation test of Adebayo et al. (2018), "Sanity checks for saliency maps".
+
+    A copy of the model has its layers re-initialised from the top (the classifier)
+    down, one group of layers more at each stage (:func:`randomisation_stages`).
+    After each stage the same method explains the same input and target, and the
+    map is compared with the trained model's by Spearman rank correlation. A map
+    that stays alike while the weights it should depend on are destroyed says
+    more about the input than about the model.
+
+    Args:
+        model: the trained model; never modified (the copy is).
+        x, method, target: the input ``(1, ...)``, a method of :data:`METHODS`, the class.
+        trained: the trained model's map, if already computed.
+        max_stages: at most this many stages.
+        seed: seeds the new weights, so a clip always gets the same check.
+        progress: optional ``progress(fraction, text)``.
+
+    Returns:
+        ``stages`` (the layer names randomised at each stage), ``rank_correlation``
+        (signed maps) and ``rank_correlation_abs`` (absolute maps), one value per
+        stage; ``final`` and ``final_abs`` (all layers randomised); and
+        ``randomised``, the last stage's map shaped like ``x``.
+    """
+    import copy
+
+    if trained is None:
+        trained = attribute(model, x, method, target=target)
+    stages = randomisation_stages(model, max_stages)
+    if not stages:
+        raise ValueError(f"{type(model).__name__} has no layers with weights to randomise")
+    rand = copy.deepcopy(model).eval()
+    modules = dict(rand.named_modules())
+    signed, absolute, attr = [], [], trained
+    with _RNG_LOCK, torch.random.fork_rng(devices=[]):
+        for i, group in enumerate(stages):
+            if progress is not None:
+                progress(i / len(stages), f"randomising {group[-1] or 'the embeddings'}")
+            torch.manual_seed(seed + i)
+            for name in group:
+                _reinitialise(modules[name])
+            rand.eval()
+            attr = attribute(rand, x, method, target=target)
+            signed.append(rank_correlation(trained, attr))
+            absolute.append(rank_correlation(trained.abs(), attr.abs()))
+    return {"method": method, "stages": stages, "rank_correlation": signed, "rank_correlation_abs": absolute,
+            "final": signed[-1], "final_abs": absolute[-1], "randomised": attr}
+
+
+def method_agreement(curves: dict[str, np.ndarray]) -> dict:
+    """Pairwise Spearman rank correlations of time curves of one clip and model, by method.
+
+    Returns:
+        ``{"methods": [...], "matrix": [[rho, ...], ...]}``, the diagonal all 1.
+    """
+    names = list(curves)
+    matrix = [[1.0 if a == b else rank_correlation(curves[a], curves[b]) for b in names] for a in names]
+    return {"methods": names, "matrix": matrix}

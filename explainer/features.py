@@ -227,6 +227,38 @@ def time_grid(kind: str, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[
     raise KeyError(f"unknown input kind {kind!r}; valid kinds: {sorted(FRONT_ENDS)}")
 
 
+# where a clip "sounds": 25 ms frames every 10 ms (the common timeline of the time curves) whose
+# level is within SOUND_BELOW_PEAK_DB of the loudest frame and SOUND_ABOVE_FLOOR_DB above the
+# clip's floor (its 10th-percentile frame), so a steady background never counts as sound
+SOUND_BELOW_PEAK_DB = 40.0
+SOUND_ABOVE_FLOOR_DB = 10.0
+
+
+def sounding(wave: torch.Tensor, cfg: FeatureConfig = DEFAULT) -> torch.Tensor:
+    """Which 10 ms steps of each clip hold sound rather than pause or background.
+
+    Args:
+        wave: ``(B, 1, samples)`` or ``(1, samples)`` or ``(samples,)`` at 16 kHz.
+
+    Returns:
+        Bool ``(B, samples // 160 + 1)``: step ``j`` covers the 25 ms centred on
+        ``j * 10 ms``, on the same grid as :func:`explainer.attribution.time_curve`.
+        A step sounds when its RMS level is within 40 dB of the clip's loudest step
+        and at least 10 dB above the clip's 10th-percentile step. A clip of steady
+        noise or of silence therefore has almost no sounding steps.
+    """
+    w = torch.as_tensor(wave).detach().float()
+    w = w.reshape(w.shape[0] if w.ndim == 3 else 1, -1)
+    hop, win = cfg.mel64_hop, cfg.mel64_win
+    padded = F.pad(w, (win // 2, win // 2 + hop))
+    steps = w.shape[-1] // hop + 1
+    frames = padded.unfold(-1, win, hop)[:, :steps]  # (B, steps, win)
+    db = 10 * torch.log10(frames.pow(2).mean(-1) + 1e-12)
+    peak = db.amax(dim=1, keepdim=True)
+    floor = torch.quantile(db, 0.1, dim=1, keepdim=True)
+    return db > torch.maximum(peak - SOUND_BELOW_PEAK_DB, floor + SOUND_ABOVE_FLOOR_DB)
+
+
 def representation_sizes(n_samples: int, cfg: FeatureConfig = DEFAULT) -> list[dict]:
     """Element counts and float32 bytes of each representation of a clip.
 

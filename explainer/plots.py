@@ -23,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .attribution import CONTRIBUTION_METHODS
 from .features import DEFAULT as CFG
 
 if TYPE_CHECKING:
@@ -47,13 +48,14 @@ MODEL_SUBTITLES = {  # what each name stands for, for headings
     "spectrogram_vit": "a Vision Transformer on the mel spectrogram resized to 224 × 224",
 }
 METHOD_TITLES = {
+    "input_x_gradient": "Input × gradient",
     "saliency": "Saliency",
     "integrated_gradients": "Integrated Gradients",
     "gradcam": "Grad-CAM",
     "occlusion": "Occlusion",
     "smoothgrad": "SmoothGrad",
 }
-SIGNED_METHODS = ("integrated_gradients", "occlusion")  # their sign means for/against the class
+SIGNED_METHODS = CONTRIBUTION_METHODS  # their sign means for/against the class
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies and on a projector
 _FIXED = {"speech": "#0072B2", "music": "#E69F00", "percussion": "#009E73", "tone": "#CC79A7",
           "noise": "#D55E00", "silence": "#8C8C8C"}
