@@ -98,10 +98,15 @@ class Session:
         self.index_overlays()
 
     def index_overlays(self) -> None:
-        """Keep every map of the analysis, with its deletion check so far, for the architecture tabs."""
+        """Keep every map of the analysis, with its checks so far, for the architecture tabs."""
         for arch, r in self.analysis.models.items():
             for m, attr in r.attributions.items():
-                self.overlays[(arch, m, r.target)] = (attr, r.faithfulness.get(m))
+                check = dict(r.faithfulness.get(m) or {})
+                if m in r.curves:
+                    check["curves"] = r.curves[m]
+                if m in r.method_info:
+                    check["convergence"] = r.method_info[m]
+                self.overlays[(arch, m, r.target)] = (attr, check or None)
 
 
 def _examples() -> tuple[list[list[str]], list[str]]:
@@ -278,7 +283,14 @@ def _overlay(session, arch, method, target_name, opacity, progress=None):
         session.overlays[key] = (attr, check)
     attr, check = session.overlays[key]
     fig = plots.attribution_overlay(a, arch, attr, method, a.classes[target], opacity)
-    return fig, story.faithfulness_text(check, a.classes[target], method)
+    on = attribution.on_sound_share(attr, r.input_kind, a.clip.waveform)["share"]
+    text = story.faithfulness_text(check, a.classes[target], method, on, a.sounding_share)
+    contrast = story.sensitivity_vs_contribution(a, arch)
+    if contrast and method in ("saliency", "input_x_gradient"):
+        text += "\n\n" + contrast
+    curves = (check or {}).get("curves")
+    curves_fig = plots.faithfulness_curves(curves, a.classes[target], method) if curves else None
+    return fig, text, gr.update(value=curves_fig, visible=curves_fig is not None)
 
 
 def make_arch_renderer(arch: str):
@@ -313,7 +325,10 @@ def make_arch_renderer(arch: str):
         if (arch, method, r.target) not in session.overlays:
             method = a.methods[0]
             out[ui["method"]] = gr.update(value=method)
-        out[ui["overlay"]], out[ui["faith"]] = _overlay(session, arch, method, r.top, opacity)
+        out[ui["overlay"]], out[ui["faith"]], out[ui["faith_plot"]] = _overlay(session, arch, method, r.top, opacity)
+        out[ui["random_cb"]] = gr.update(value=False)
+        out[ui["random_plot"]] = gr.update(value=None, visible=False)
+        out[ui["random_md"]] = ""
         if "rf_slider" in ui:
             frames = int(r.x.shape[-1])
             t = plots.default_frame(a, arch)
@@ -349,6 +364,56 @@ def make_overlay_handler(arch: str):
 
     update.__name__ = f"overlay_{arch}"
     return update
+
+
+def make_sanity_handler(arch: str):
+    def update(session, on, method, target_name, progress=gr.Progress()):
+        """The cascading randomisation check of this model's map (Adebayo et al., 2018), when switched on."""
+        if not on:
+            return gr.update(value=None, visible=False), ""
+        if session is None:
+            raise gr.Error("Analyse a clip first.")
+        a = session.analysis
+        if arch not in a.models:
+            return gr.update(value=None, visible=False), ""
+        r = a.models[arch]
+        target = a.classes.index(target_name) if target_name in a.classes else r.target
+        method = method if method in attribution.METHODS else a.methods[0]
+        key = ("randomised", arch, method, target)
+        if key not in session.overlays:
+            if (arch, method, target) not in session.overlays:
+                _overlay(session, arch, method, a.classes[target], 0.6)
+            trained = session.overlays[(arch, method, target)][0]
+            session.overlays[key] = analysis_mod.sanity_check(
+                get_set(a.set_name), arch, r.x, method, target, trained=trained,
+                progress=lambda f, text: progress(f, desc=f"sanity check: {text}"))
+        check = session.overlays[key]
+        trained = session.overlays[(arch, method, target)][0]
+        return (gr.update(value=plots.randomisation_plot(a, arch, method, trained, check), visible=True),
+                story.randomisation_text(check, method, arch))
+
+    update.__name__ = f"sanity_{arch}"
+    return update
+
+
+def agree(session, arch, progress=gr.Progress()):
+    """Every method's time curve for one model, and how far the methods agree."""
+    if session is None:
+        raise gr.Error("Analyse a clip first.")
+    a = session.analysis
+    if arch not in a.models:
+        return None, f"This set has no {plots.model_title(arch)}."
+    r = a.models[arch]
+    key = ("agreement", arch, r.target)
+    if key not in session.overlays:
+        have = {m: r.attributions[m] for m in r.attributions}
+        session.overlays[key] = analysis_mod.agreement(
+            get_set(a.set_name), arch, r.x, r.target, a.clip.waveform.shape[-1], have=have,
+            progress=lambda f, text: progress(f, desc=text))
+        for m, attr in session.overlays[key]["maps"].items():  # the tab can show them without recomputing
+            session.overlays.setdefault((arch, m, r.target), (attr, None))
+    res = session.overlays[key]
+    return plots.agreement_plot(a, arch, res), story.agreement_text(res, arch)
 
 
 def make_rf_handler(arch: str):
@@ -401,7 +466,10 @@ def hear(session, arch, method, keep_percent):
     method = method if method in a.models[arch].attributions else a.methods[0]
     keep = float(np.clip((keep_percent or 20) / 100.0, 0.05, 1.0))
     r = a.models[arch]
-    res = listen.resynthesize(a.clip.waveform, r.attributions[method], r.input_kind, keep=keep)
+    attr = r.attributions[method]
+    if method in attribution.CONTRIBUTION_METHODS:  # keep what spoke for the answer, not what spoke against it
+        attr = attr.clamp(min=0.0)
+    res = listen.resynthesize(a.clip.waveform, attr, r.input_kind, keep=keep)
     fig = plots.mask_picture(a.clip.waveform.numpy(), res.audio, res.mask, keep)
     caption = story.hear_caption(a, arch, method, keep) + (
         f" The mask keeps {100 * res.kept_fraction:.0f}% of the cells and {100 * res.energy_kept:.0f}% of the "
@@ -485,7 +553,7 @@ ARCH_UI: dict[str, dict] = {}
 def arch_outputs(arch: str) -> list:
     ui = ARCH_UI[arch]
     keys = ["input_plot", "input_md", "flow", "layers", "why", "target", "fmaps", "fmaps_acc", "method", "overlay",
-            "faith"]
+            "faith", "faith_plot", "random_cb", "random_plot", "random_md"]
     keys += [k for k in ("rf_slider", "rf_plot", "rf_md") if k in ui]
     return [ui[k] for k in keys] + [active_view]
 
@@ -549,6 +617,13 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
             timeline_md = gr.Markdown(elem_classes="ae-caption")
             tcn_plot = gr.Plot(show_label=False, label="TCN: an answer every 10 ms", format="png")
             tcn_md = gr.Markdown(elem_classes="ae-caption")
+            with gr.Accordion("Do the methods agree? Every method on one model", open=False):
+                with gr.Row():
+                    agree_dd = gr.Dropdown([(plots.model_title(x), x) for x in ARCHS], value=ARCHS[0], label="Model",
+                                           interactive=True)
+                    agree_btn = gr.Button("Compute every method (IG and occlusion take a few seconds)")
+                agree_plot = gr.Plot(show_label=False, label="Every method's time curve", format="png")
+                agree_md = gr.Markdown(elem_classes="ae-caption")
             with gr.Accordion("How good is each model? (held-out test scores)", open=False):
                 metrics_md = gr.Markdown()
                 metrics_df = gr.Dataframe(headers=story.METRICS_HEADERS, interactive=False)
@@ -574,6 +649,13 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
                         ui["opacity"] = gr.Slider(0.0, 1.0, value=0.6, step=0.05, label="Map opacity")
                     ui["overlay"] = gr.Plot(show_label=False, label="Attribution overlay", format="png")
                     ui["faith"] = gr.Markdown(elem_classes="ae-caption")
+                    ui["faith_plot"] = gr.Plot(show_label=False, label="Deletion and insertion curves", format="png",
+                                               visible=False)
+                    ui["random_cb"] = gr.Checkbox(False, label="Sanity check: randomise the weights, layer by layer "
+                                                  "from the output down, and explain again")
+                    ui["random_plot"] = gr.Plot(show_label=False, label="Trained versus randomised", format="png",
+                                                visible=False)
+                    ui["random_md"] = gr.Markdown(elem_classes="ae-caption")
                 if arch == "tcn":
                     with gr.Accordion("Receptive field: what one output frame can see", open=True):
                         ui["rf_slider"] = gr.Slider(0, 100, value=0, step=1, label="Output frame t")
@@ -688,6 +770,8 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
     timeline_method.input(render_timeline, [session_state, timeline_method], [timeline_plot, timeline_md],
                           api_name="timeline")
     conf_dd.input(render_confusion, [session_state, conf_dd], [conf_plot], api_name="confusion")
+    agree_btn.click(agree, [session_state, agree_dd], [agree_plot, agree_md], api_name="agreement",
+                    concurrency_id="models", concurrency_limit=1)
 
     for arch in ARCHS:
         ui = ARCH_UI[arch]
@@ -695,12 +779,19 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
                          api_name=f"view_{arch}", api_visibility="undocumented", concurrency_id="models",
                          concurrency_limit=1)
         overlay_inputs = [session_state, ui["method"], ui["target"], ui["opacity"]]
+        overlay_outputs = [ui["overlay"], ui["faith"], ui["faith_plot"]]
+        sanity_inputs = [session_state, ui["random_cb"], ui["method"], ui["target"]]
+        sanity_outputs = [ui["random_plot"], ui["random_md"]]
         gr.on([ui["method"].input, ui["target"].input], make_overlay_handler(arch), overlay_inputs,
-              [ui["overlay"], ui["faith"]], api_name=f"overlay_{arch}", concurrency_id="models",
-              concurrency_limit=1, trigger_mode="always_last")
-        ui["opacity"].release(make_overlay_handler(arch), overlay_inputs, [ui["overlay"], ui["faith"]],
+              overlay_outputs, api_name=f"overlay_{arch}", concurrency_id="models",
+              concurrency_limit=1, trigger_mode="always_last").then(
+            make_sanity_handler(arch), sanity_inputs, sanity_outputs, api_name=f"sanity_follow_{arch}",
+            api_visibility="undocumented", concurrency_id="models", concurrency_limit=1)
+        ui["opacity"].release(make_overlay_handler(arch), overlay_inputs, overlay_outputs,
                               api_name=f"overlay_opacity_{arch}", api_visibility="undocumented",
                               trigger_mode="always_last")
+        ui["random_cb"].input(make_sanity_handler(arch), sanity_inputs, sanity_outputs, api_name=f"sanity_{arch}",
+                              concurrency_id="models", concurrency_limit=1, trigger_mode="always_last")
         ui["fmaps_acc"].expand(make_fmaps_renderer(arch), [session_state], [ui["fmaps"]],
                                api_name=f"feature_maps_{arch}")
         if "rf_slider" in ui:

@@ -50,7 +50,8 @@ class ModelResult:
     target: int  # class index the attributions explain
     trace: Trace  # per-layer records and feature maps
     attributions: dict[str, torch.Tensor] = field(default_factory=dict)  # method -> map shaped like x
-    time_curves: dict[str, np.ndarray] = field(default_factory=dict)  # method -> 10 ms curve over the clip
+    # method -> 10 ms curve over the clip (attribution.method_curve: contribution maps keep their positive part)
+    time_curves: dict[str, np.ndarray] = field(default_factory=dict)
     faithfulness: dict[str, dict] = field(default_factory=dict)  # method -> deletion check
     curves: dict[str, dict] = field(default_factory=dict)  # method -> deletion/insertion curves (primary method)
     on_sound: dict[str, float] = field(default_factory=dict)  # method -> share of positive mass on the sound
@@ -334,7 +335,7 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
                 with _timed(timings, f"{method}:{arch}"):
                     attr, info = _attribute(model, x, method, target)
                     result.attributions[method] = attr
-                    result.time_curves[method] = attribution.time_curve(attr, model.input_kind, n_samples)
+                    result.time_curves[method] = attribution.method_curve(attr, model.input_kind, n_samples, method)
                     result.on_sound[method] = _on_sound(attr, model.input_kind, n_samples, steps_sounding)
                     if info:
                         result.method_info[method] = info
@@ -399,7 +400,7 @@ def explain(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target
     model = model_set.models[arch]
     with _lock(model_set):
         attr, info = _attribute(model, x, method, target)
-        curve = attribution.time_curve(attr, model.input_kind, n_samples)
+        curve = attribution.method_curve(attr, model.input_kind, n_samples, method)
         check = _deletion(model, x, attr, target) if faithfulness else {}
         if faithfulness:
             check = {**check, "curves": _curves(model, x, attr, target)}
@@ -438,7 +439,7 @@ def agreement(model_set: ModelSet, arch: str, x: torch.Tensor, target: int, n_sa
                 if progress is not None:
                     progress(k / len(methods), f"{m} for {arch}")
                 maps[m] = _attribute(model, x, m, target)[0]
-    curves = {m: attribution.time_curve(maps[m], model.input_kind, n_samples) for m in methods}
+    curves = {m: attribution.method_curve(maps[m], model.input_kind, n_samples, m) for m in methods}
     return {"curves": curves, "maps": {m: maps[m] for m in methods}, **attribution.method_agreement(curves)}
 
 

@@ -456,6 +456,14 @@ def positive_curve(attr, kind: str, n_samples: int) -> np.ndarray:
     return time_curve(_single(attr, kind).clamp(min=0.0), kind, n_samples)
 
 
+def method_curve(attr, kind: str, n_samples: int, method: str) -> np.ndarray:
+    """The time curve the app draws for a map: the evidence *for* the target of a contribution
+    method (:func:`positive_curve`), the whole mass of the others (:func:`time_curve`)."""
+    if method in CONTRIBUTION_METHODS:
+        return positive_curve(attr, kind, n_samples)
+    return time_curve(attr, kind, n_samples)
+
+
 def on_sound_share(attr, kind: str, wave: torch.Tensor) -> dict[str, float]:
     """How much of a map's positive mass falls on the parts of the clip that sound.
 

@@ -368,6 +368,7 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
         ax.plot(np.arange(n) / SR, base + 0.45 + 0.4 * wave / peak, color="#1f3b57", linewidth=0.8)
     ax.text(0.003, base + 0.95, "your clip", ha="left", va="top", fontsize=12, transform=ax.get_yaxis_transform(),
             bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5})
+    _shade_sounding(ax, analysis, -0.05, rows - 1)
     for i, arch in enumerate(archs):
         y0 = rows - 2 - i
         r = analysis.models[arch]
@@ -379,16 +380,19 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
         ax.axhline(y0, color="#bbbbbb", linewidth=0.8)
         faith = r.faithfulness.get(method, {})
         score = f"  ·  faithfulness {_signed(faith['score'])}" if "score" in faith else ""
+        on = r.on_sound.get(method)
+        on = f"  ·  {100 * on:.0f}% on the sound" if on is not None and np.any(analysis.sounding) else ""
         guess = "random guess: " if analysis.set_name == "untrained" else ""
-        label = f"{model_title(arch)} → {guess}{r.top} {100 * float(r.probabilities[r.target]):.0f}%{score}"
+        label = f"{model_title(arch)} → {guess}{r.top} {100 * float(r.probabilities[r.target]):.0f}%{on}{score}"
         ax.text(0.003, y0 + 0.95, label, ha="left", va="top", fontsize=12, transform=ax.get_yaxis_transform(),
                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5})
     ax.set_ylim(-0.05, rows)
     ax.set_xlim(0, duration)
     ax.set_yticks([])
     _seconds_axis(ax)
-    ax.set_title(f"Where each model listened: {METHOD_TITLES.get(method, method)}, each row scaled to its own peak; "
-                 "fill colour = the class it chose", fontsize=12)
+    what = "evidence for its answer" if method in SIGNED_METHODS else "sensitivity"
+    ax.set_title(f"Where each model listened: {METHOD_TITLES.get(method, method)} ({what}), each row scaled to its "
+                 "own peak; fill = the class it chose; pale green = the clip sounds", fontsize=12)
     return fig
 
 
@@ -1196,4 +1200,130 @@ def mask_picture(original: np.ndarray, kept: np.ndarray, mask: np.ndarray, keep:
     for ax in axes[1:]:
         ax.set_ylabel("")
     axes[0].set_ylabel("frequency (Hz)")
+    return fig
+
+
+# ---------------------------------------------------------------- how far to trust a map
+
+_SOUND_SHADE = "#dff0d8"  # pale green behind the parts of the clip that sound
+
+
+def _shade_sounding(ax, analysis: Analysis, y0: float, y1: float) -> None:
+    """Pale bands behind the 10 ms steps where the clip sounds (features.sounding)."""
+    steps = getattr(analysis, "sounding", None)
+    if steps is None or not np.any(steps):
+        return
+    t = np.arange(steps.size) * 0.01
+    ax.fill_between(t, y0, y1, where=steps, step="mid", color=_SOUND_SHADE, linewidth=0, zorder=0)
+
+
+@_styled
+def faithfulness_curves(curves: dict, target: str, method: str) -> Figure:
+    """Deletion and insertion curves of one map, most- and least-relevant time first.
+
+    Args:
+        curves: the dict of :func:`explainer.attribution.deletion_curves`.
+        target: the class whose probability is drawn.
+        method: the method that made the map (for the title).
+    """
+    fig = _figure(12, 3.3)
+    axes = fig.subplots(1, 2)
+    f = 100 * np.asarray(curves["fractions"], dtype=float)
+    areas = curves["areas"]
+    for ax, kind, verb, good in ((axes[0], "deletion", "removed", "a faithful map makes it fall fast"),
+                                 (axes[1], "insertion", "put back", "a faithful map makes it rise fast")):
+        most = 100 * np.asarray(curves[kind]["most"], dtype=float)
+        least = 100 * np.asarray(curves[kind]["least"], dtype=float)
+        ax.plot(f, most, "-o", color="#D55E00", linewidth=2,
+                label=f"most relevant first (area {100 * areas[f'{kind}_most']:.0f})")
+        ax.plot(f, least, "--s", color="#0072B2", linewidth=2,
+                label=f"least relevant first (area {100 * areas[f'{kind}_least']:.0f})")
+        ax.set_ylim(-3, 103)
+        ax.set_xlim(f[0], f[-1])
+        ax.set_xlabel(f"% of the clip's time {verb}")
+        ax.set_ylabel(f"P({target}) in %")
+        ax.set_title(f"{kind.capitalize()}: {good}", fontsize=12)
+        ax.legend(fontsize=10, loc="best")
+    fig.suptitle(f"{METHOD_TITLES.get(method, method)}: does the model lose '{target}' when this map's time goes?",
+                 fontsize=13)
+    return fig
+
+
+@_styled
+def randomisation_plot(analysis: Analysis, arch: str, method: str, trained, check: dict) -> Figure:
+    """The sanity check: the trained map and the randomised copy's map on the clip's seconds,
+    and their rank correlation as layers are randomised from the top down."""
+    from .attribution import method_curve
+
+    r = analysis.models[arch]
+    n = _wave(analysis).size
+    curves = [method_curve(trained, r.input_kind, n, method), method_curve(check["randomised"], r.input_kind, n, method)]
+    fig = _figure(12, 4.2)
+    grid = fig.add_gridspec(2, 3)
+    ax_c = fig.add_subplot(grid[:, 2])
+    for row, (curve, label) in enumerate(zip(curves, ("trained model", "every layer randomised"))):
+        ax = fig.add_subplot(grid[row, :2])
+        t = np.arange(curve.size) * 0.01
+        _shade_sounding(ax, analysis, 0, 1.05)
+        ax.fill_between(t, 0, curve, color="#E69F00" if row == 0 else "#8C8C8C", alpha=0.85, linewidth=0)
+        ax.set_ylim(0, 1.05)
+        ax.set_xlim(0, n / SR)
+        ax.set_yticks([])
+        ax.set_ylabel(label, fontsize=11)
+        if row == 0:
+            ax.set_title(f"{METHOD_TITLES.get(method, method)} of the {model_title(arch)} (green: the clip sounds)",
+                         fontsize=12)
+            ax.tick_params(labelbottom=False)
+        else:
+            _seconds_axis(ax)
+    stages = np.arange(1, len(check["rank_correlation"]) + 1)
+    ax_c.axhline(0.5, color="#999999", linestyle=":", linewidth=1)
+    ax_c.axhline(0.0, color="#cccccc", linewidth=0.8)
+    ax_c.plot(stages, check["rank_correlation"], "-o", color="#D55E00", label="signed maps")
+    ax_c.plot(stages, check["rank_correlation_abs"], "--s", color="#0072B2", label="absolute maps")
+    ax_c.set_ylim(-1.0, 1.0)
+    ax_c.set_xticks(stages)
+    ax_c.set_xlabel("layer groups randomised,\nfrom the output down")
+    ax_c.set_ylabel("rank correlation with the trained map")
+    ax_c.legend(fontsize=10, loc="lower left")
+    return fig
+
+
+@_styled
+def agreement_plot(analysis: Analysis, arch: str, result: dict) -> Figure:
+    """Every method's time curve for one model, stacked, and their pairwise rank correlations."""
+    methods = result["methods"]
+    n = _wave(analysis).size
+    fig = _figure(12, 0.75 * len(methods) + 1.6)
+    grid = fig.add_gridspec(1, 3)
+    ax = fig.add_subplot(grid[0, :2])
+    rows = len(methods)
+    _shade_sounding(ax, analysis, 0, rows)
+    for i, m in enumerate(methods):
+        y0 = rows - 1 - i
+        curve = np.nan_to_num(np.asarray(result["curves"][m], dtype=np.float32))
+        t = np.arange(curve.size) * 0.01
+        ax.fill_between(t, y0, y0 + 0.8 * curve, color="#56B4E9" if m not in SIGNED_METHODS else "#E69F00",
+                        alpha=0.9, linewidth=0)
+        ax.axhline(y0, color="#bbbbbb", linewidth=0.8)
+        ax.text(0.003, y0 + 0.93, METHOD_TITLES.get(m, m), transform=ax.get_yaxis_transform(), ha="left", va="top",
+                fontsize=11, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.2})
+    ax.set_ylim(0, rows)
+    ax.set_xlim(0, n / SR)
+    ax.set_yticks([])
+    _seconds_axis(ax)
+    ax.set_title(f"{model_title(arch)}: every method on your clip (orange: contribution, blue: sensitivity)",
+                 fontsize=12)
+    axm = fig.add_subplot(grid[0, 2])
+    mat = np.asarray(result["matrix"], dtype=float)
+    axm.imshow(mat, cmap="RdBu_r", vmin=-1, vmax=1)
+    short = [METHOD_TITLES.get(m, m).replace("Integrated Gradients", "IG").replace("Input × gradient", "In×grad")
+             for m in methods]
+    axm.set_xticks(range(rows), short, rotation=60, ha="right", fontsize=9)
+    axm.set_yticks(range(rows), short, fontsize=9)
+    for i in range(rows):
+        for j in range(rows):
+            axm.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                     color="white" if abs(mat[i, j]) > 0.6 else "black")
+    axm.set_title("rank correlation", fontsize=11)
     return fig

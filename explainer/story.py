@@ -249,7 +249,10 @@ def compare_caption(analysis: Analysis, method: str) -> str:
         verdict = "" if score is None else (" (faithful here)" if score > 0.05 else
                                             " (no better than random here)" if score > -0.05 else
                                             " (worse than random here)")
-        lines.append(f"{title(arch)} peaks at {peak_t:.2f} s{verdict}")
+        curves = r.curves.get(method)
+        order = "" if not curves else (", and its map beats its own least-relevant order" if curves["beats_least"]
+                                       else ", but its map does not beat its own least-relevant order")
+        lines.append(f"{title(arch)} peaks at {peak_t:.2f} s{verdict}{order}")
     body = "; ".join(lines) + "." if lines else ""
     base = analysis.models.get("baseline_cnn")
     frames = n_frames(_samples(analysis), CFG.mel128_hop)
@@ -258,10 +261,16 @@ def compare_caption(analysis: Analysis, method: str) -> str:
         end = start + CFG.mel128_frames * CFG.mel128_hop / SR
         body += (f" The Beginner CNN's curve is flat outside {start:.2f}–{end:.2f} s: it only ever sees the middle "
                  "128 frames of a clip.")
+    if method in plots.SIGNED_METHODS:
+        meaning = ("A high curve means \"this moment of the clip added most to the model's answer\", measured "
+                   "against the silent reference; a pause that holds nothing adds nothing.")
+    else:
+        meaning = ("A high curve means \"changing the sound here would move this model's answer most\": "
+                   "sensitivity, which can be high in a pause where nothing made the answer.")
     return (
         f"Each row squeezes one model's {plots.METHOD_TITLES.get(method, method)} map onto the clip's seconds, so "
-        "models with completely different inputs can be compared. A high curve means \"changing the sound here "
-        "would move this model's answer most\". **Faithfulness** checks the map: hide the 20% of input cells the "
+        f"models with completely different inputs can be compared. {meaning} "
+        "**Faithfulness** checks the map: hide the 20% of input cells the "
         "map rates highest and see how far the model's confidence falls, minus how far it falls when the same "
         "pattern of cells is hidden somewhere else (shifted to a random place). Above zero, the map found evidence "
         f"the model really uses. {body}"
@@ -584,11 +593,100 @@ def _model_attr(analysis: Analysis, arch: str):
     return _REGISTRY.get(arch)
 
 
-def faithfulness_text(check: dict | None, target: str, method: str) -> str:
-    """The deletion check of one map in plain words."""
+def _curves_text(curves: dict, target: str) -> str:
+    a = curves["areas"]
+    verdict = ("so the map's order beats its own reverse: it ranks the clip's time the way the model weighs it."
+               if curves["beats_least"] else
+               "so on this clip the map's order does **not** beat its own reverse; do not read it as the model's "
+               "reasons.")
+    return (f"**Deletion and insertion.** Removing the clip's time in the map's order, most relevant first, leaves "
+            f"{target} an average of {100 * a['deletion_most']:.0f}% over the first half of the clip "
+            f"(least relevant first: {100 * a['deletion_least']:.0f}%). Putting the time back into the reference "
+            f"in the map's order brings it to {100 * a['insertion_most']:.0f}% on average (least relevant first: "
+            f"{100 * a['insertion_least']:.0f}%), {verdict}")
+
+
+def convergence_text(info: dict) -> str:
+    """Integrated Gradients' accuracy in plain words."""
+    ok = ("within" if info.get("converged") else "still outside")
+    return (f"**Accuracy of this map.** Integrated Gradients used {info['steps']} Gauss–Legendre steps from the "
+            f"reference to your clip. Its cells add up to f(clip) − f(reference) = {info['gap']:+.3f} with an error "
+            f"of {info['delta']:.3g}, that is {100 * info['relative_error']:.1f}% of it, {ok} the "
+            f"{100 * info['tolerance']:.0f}% this app asks for.")
+
+
+def on_sound_text(share: float | None, sounding_share: float, method: str) -> str:
+    """Where the map's evidence sits: on the sound or on the pauses."""
+    if share is None or sounding_share <= 0:
+        return ""
     name = plots.METHOD_TITLES.get(method, method)
-    if not check:
-        return f"No faithfulness check was run for this {name} map."
+    what = ("evidence for the answer" if method in plots.SIGNED_METHODS else "sensitivity")
+    return (f"**On the sound?** {100 * share:.0f}% of this {name} map's {what} lies on the "
+            f"{100 * sounding_share:.0f}% of the clip that sounds (pale green in the timelines); a map spread "
+            f"evenly would score {100 * sounding_share:.0f}%.")
+
+
+def sensitivity_vs_contribution(analysis: Analysis, arch: str) -> str:
+    """Why saliency lights up silence, told with this clip's numbers."""
+    r = analysis.models.get(arch)
+    if r is None or "saliency" not in r.on_sound or "input_x_gradient" not in r.on_sound \
+            or analysis.sounding_share <= 0:
+        return ""
+    sal, con = 100 * r.on_sound["saliency"], 100 * r.on_sound["input_x_gradient"]
+    return (f"**Sensitivity or contribution?** Saliency puts {sal:.0f}% of its mass on the sounding part of your clip, "
+            f"input × gradient {con:.0f}%. Saliency is the size of the gradient: how much the answer *would* move "
+            "if the sound here changed. In a pause the model would notice a sound appear, so the gradient there "
+            "can be large although nothing in the pause made the answer. Input × gradient multiplies that "
+            "gradient by how far each cell is from the silent reference, so a cell that holds nothing adds "
+            "(nearly) nothing: it shows what in this clip made the answer.")
+
+
+def randomisation_text(check: dict, method: str, arch: str) -> str:
+    """The cascading randomisation check in plain words."""
+    name = plots.METHOD_TITLES.get(method, method)
+    signed = method in plots.SIGNED_METHODS
+    rho = check["final"] if signed else check["final_abs"]
+    verdict = ("the map changed completely, so it depends on what the model learnt." if abs(rho) < 0.5 else
+               "the map stayed alike although the model is now noise, so it shows the input more than the model.")
+    extra = ""
+    if signed and abs(check["final_abs"]) >= 0.5:
+        extra = (f" Without signs the maps still correlate at {check['final_abs']:.2f}: the input factor of "
+                 f"{name} draws the outline of the sound whatever the weights, and only the sign of each "
+                 "cell's evidence comes from the model.")
+    return (f"**Sanity check** (Adebayo et al., 2018). A copy of the {title(arch)} had its layers replaced by random "
+            f"weights, {len(check['stages'])} groups of layers, from the output down, and {name} explained the "
+            f"same clip again. Rank correlation with the trained map after the last group: **{rho:+.2f}** "
+            f"({'signed' if signed else 'absolute'} maps); {verdict}{extra}")
+
+
+def agreement_text(result: dict, arch: str) -> str:
+    """What the method agreement view shows."""
+    names = result["methods"]
+    mat = np.asarray(result["matrix"], dtype=float)
+    pairs = [(mat[i, j], names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]
+    if not pairs:
+        return ""
+    best, worst = max(pairs), min(pairs)
+    t = plots.METHOD_TITLES
+    return (f"Every method's curve for the {title(arch)}, on the same seconds. The numbers are Spearman rank "
+            f"correlations between the curves: 1 means two methods rank the clip's moments the same way. "
+            f"Closest: {t.get(best[1], best[1])} and {t.get(best[2], best[2])} ({best[0]:+.2f}); furthest: "
+            f"{t.get(worst[1], worst[1])} and {t.get(worst[2], worst[2])} ({worst[0]:+.2f}). Where the "
+            "contribution methods agree, trust the picture more; where only sensitivity lights up, the model "
+            "would have *noticed* a sound there, not used one.")
+
+
+def faithfulness_text(check: dict | None, target: str, method: str, on_sound: float | None = None,
+                      sounding_share: float = 0.0) -> str:
+    """The faithfulness checks of one map in plain words: the shifted-block score, the deletion and
+    insertion curves, IG's accuracy, and where the map's mass sits."""
+    name = plots.METHOD_TITLES.get(method, method)
+    extras = [t for t in (on_sound_text(on_sound, sounding_share, method),
+                          convergence_text(check["convergence"]) if check and check.get("convergence") else "",
+                          _curves_text(check["curves"], target) if check and check.get("curves") else "") if t]
+    tail = "\n\n" + "\n\n".join(extras) if extras else ""
+    if not check or "score" not in check:
+        return f"No faithfulness check was run for this {name} map.{tail}"
     top = 100 * check["drop_top"]
     rnd = 100 * check["drop_random"]
     score = check["score"]
@@ -611,7 +709,7 @@ def faithfulness_text(check: dict | None, target: str, method: str) -> str:
             f"{target} {drop(top)} "
             f"({_pct(check['p_orig'])} → {_pct(check['p_top_removed'])}); hiding the same pattern of cells moved "
             f"to a random place {drop(rnd)}. "
-            f"Score {score:+.2f}: {verdict}")
+            f"Score {score:+.2f}: {verdict}{tail}")
 
 
 def receptive_field_caption(analysis: Analysis, t: int, arch: str = "tcn") -> str:
