@@ -174,6 +174,9 @@ def test_browser_walk_through_every_view(server, clip, tmp_path):
                 page.wait_for_function(
                     "[...document.querySelectorAll('[role=tabpanel]')].some(p => p.offsetParent !== null"
                     " && p.querySelectorAll('img').length >= 2)")
+                if i == 0:  # the sanity check: switch it on and wait for the randomised copy's verdict
+                    panel.get_by_label("Sanity check: randomise the weights", exact=False).check()
+                    panel.get_by_text("Rank correlation with the trained map", exact=False).wait_for()
                 page.screenshot(path=str(shots / f"1{i}_{arch}.png"), full_page=True)
 
             page.get_by_role("tab", name="Walkthrough").click()
