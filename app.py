@@ -279,18 +279,46 @@ def _overlay(session, arch, method, target_name, opacity, progress=None):
             progress(0.1, desc=f"{plots.METHOD_TITLES[method]} and its faithfulness check, "
                                f"{plots.model_title(arch)} only")
         attr, _, check = analysis_mod.explain(get_set(a.set_name), arch, r.x, method, target,
-                                              a.clip.waveform.shape[-1])
+                                              a.clip.waveform.shape[-1], reference=r.reference)
         session.overlays[key] = (attr, check)
     attr, check = session.overlays[key]
+    if not (check or {}).get("curves"):
+        if progress is not None:
+            progress(0.5, desc=f"deletion and insertion curves, {plots.model_title(arch)} only")
+        check = {**(check or {}), "curves": analysis_mod.curves_for(get_set(a.set_name), arch, r.x, attr, target,
+                                                                          r.reference)}
+        session.overlays[key] = (attr, check)
     fig = plots.attribution_overlay(a, arch, attr, method, a.classes[target], opacity)
     on = attribution.on_sound_share(attr, r.input_kind, a.clip.waveform)["share"]
     text = story.faithfulness_text(check, a.classes[target], method, on, a.sounding_share)
-    contrast = story.sensitivity_vs_contribution(a, arch)
-    if contrast and method in ("saliency", "input_x_gradient"):
-        text += "\n\n" + contrast
+    if method in ("saliency", "input_x_gradient") and 0.05 <= a.sounding_share <= 0.9:
+        other = "input_x_gradient" if method == "saliency" else "saliency"
+        shares = {method: on, other: _on_sound(session, arch, other, target)}
+        text += "\n\n" + story.sensitivity_vs_contribution(shares["saliency"], shares["input_x_gradient"])
     curves = (check or {}).get("curves")
     curves_fig = plots.faithfulness_curves(curves, a.classes[target], method) if curves else None
     return fig, text, gr.update(value=curves_fig, visible=curves_fig is not None)
+
+
+def _on_sound(session, arch, method, target) -> float:
+    """The on-sound share of one model's map, computing (and caching) the map if needed."""
+    a = session.analysis
+    r = a.models[arch]
+    key = (arch, method, target)
+    if key not in session.overlays:
+        attr, _, check = analysis_mod.explain(get_set(a.set_name), arch, r.x, method, target,
+                                              a.clip.waveform.shape[-1], faithfulness=False, reference=r.reference)
+        session.overlays[key] = (attr, check or None)
+    return attribution.on_sound_share(session.overlays[key][0], r.input_kind, a.clip.waveform)["share"]
+
+
+def check_every_map(session, progress=gr.Progress()):
+    """Deletion and insertion curves of the primary map of every model, as a table."""
+    if session is None:
+        raise gr.Error("Analyse a clip first.")
+    a = session.analysis
+    analysis_mod.add_curves(a, get_set(a.set_name), progress=lambda f, text: progress(f, desc=text))
+    return story.curves_rows(a), story.curves_note(a)
 
 
 def make_arch_renderer(arch: str):
@@ -385,7 +413,7 @@ def make_sanity_handler(arch: str):
                 _overlay(session, arch, method, a.classes[target], 0.6)
             trained = session.overlays[(arch, method, target)][0]
             session.overlays[key] = analysis_mod.sanity_check(
-                get_set(a.set_name), arch, r.x, method, target, trained=trained,
+                get_set(a.set_name), arch, r.x, method, target, trained=trained, reference=r.reference,
                 progress=lambda f, text: progress(f, desc=f"sanity check: {text}"))
         check = session.overlays[key]
         trained = session.overlays[(arch, method, target)][0]
@@ -408,7 +436,7 @@ def agree(session, arch, progress=gr.Progress()):
     if key not in session.overlays:
         have = {m: r.attributions[m] for m in r.attributions}
         session.overlays[key] = analysis_mod.agreement(
-            get_set(a.set_name), arch, r.x, r.target, a.clip.waveform.shape[-1], have=have,
+            get_set(a.set_name), arch, r.x, r.target, a.clip.waveform.shape[-1], have=have, reference=r.reference,
             progress=lambda f, text: progress(f, desc=text))
         for m, attr in session.overlays[key]["maps"].items():  # the tab can show them without recomputing
             session.overlays.setdefault((arch, m, r.target), (attr, None))
@@ -617,6 +645,10 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
             timeline_md = gr.Markdown(elem_classes="ae-caption")
             tcn_plot = gr.Plot(show_label=False, label="TCN: an answer every 10 ms", format="png")
             tcn_md = gr.Markdown(elem_classes="ae-caption")
+            with gr.Accordion("Does each map beat its own reverse order? (deletion and insertion)", open=False):
+                curves_btn = gr.Button("Run the deletion and insertion curves for every model (a few seconds)")
+                curves_df = gr.Dataframe(headers=story.CURVES_HEADERS, interactive=False)
+                curves_md = gr.Markdown(elem_classes="ae-caption")
             with gr.Accordion("Do the methods agree? Every method on one model", open=False):
                 with gr.Row():
                     agree_dd = gr.Dropdown([(plots.model_title(x), x) for x in ARCHS], value=ARCHS[0], label="Model",
@@ -772,6 +804,8 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600)) as demo:
     conf_dd.input(render_confusion, [session_state, conf_dd], [conf_plot], api_name="confusion")
     agree_btn.click(agree, [session_state, agree_dd], [agree_plot, agree_md], api_name="agreement",
                     concurrency_id="models", concurrency_limit=1)
+    curves_btn.click(check_every_map, [session_state], [curves_df, curves_md], api_name="curves",
+                     concurrency_id="models", concurrency_limit=1)
 
     for arch in ARCHS:
         ui = ARCH_UI[arch]

@@ -48,6 +48,8 @@ def _summary(report: dict) -> str:
 def _analyze(args: argparse.Namespace) -> int:
     from . import analysis, attribution, audio, pretrained
 
+    if args.methods is None:
+        args.methods = ",".join(analysis.DEFAULT_METHODS)
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     unknown = [m for m in methods if m not in attribution.METHODS]
     if unknown or not methods:
@@ -61,7 +63,7 @@ def _analyze(args: argparse.Namespace) -> int:
     except (audio.AudioError, pretrained.PretrainedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    result = analysis.analyze(clip, model_set, methods)
+    result = analysis.analyze(clip, model_set, methods, curves=True)
     report = result.to_dict()
     print(json.dumps(report) if args.json else _summary(report))
     return 0
@@ -73,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser("analyze", help="run every model of a set on one audio file and explain it")
     a.add_argument("file", help="audio file: WAV, FLAC, OGG, Opus, MP3, M4A, WebM or a video with sound")
     a.add_argument("--set", default="sound-types", help="model set under pretrained/ (default: sound-types)")
-    a.add_argument("--methods", default="saliency,gradcam",
-                   help="comma-separated: saliency, integrated_gradients, gradcam, occlusion, smoothgrad")
+    a.add_argument("--methods", default=None,
+                   help="comma-separated: input_x_gradient, saliency, integrated_gradients, gradcam, occlusion, "
+                        "smoothgrad (default: the app's primary contribution map, then Grad-CAM)")
     a.add_argument("--max-seconds", type=float, default=30.0, help="analyse at most this many seconds")
     a.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     b = sub.add_parser("bench", help="measure the performance budgets on this machine")

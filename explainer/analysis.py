@@ -28,9 +28,10 @@ from .features import representation_sizes, sounding
 from .inspect import Trace, trace
 from .pretrained import ModelSet
 
-# the first is the primary map of every view; saliency stays beside it, so that the app can show on
-# the learner's own clip how sensitivity (saliency) and contribution (input x gradient) differ
-DEFAULT_METHODS = ("input_x_gradient", "saliency", "gradcam")
+# the first is the primary map of every view (contribution); Grad-CAM is the cheap second opinion. Saliency
+# (sensitivity) is a choice in every view, computed when asked for: a third default map cost 0.14 x the
+# reference in bench and took the first answer past its budget
+DEFAULT_METHODS = ("input_x_gradient", "gradcam")
 _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 _FAST: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
@@ -57,6 +58,17 @@ class ModelResult:
     on_sound: dict[str, float] = field(default_factory=dict)  # method -> share of positive mass on the sound
     method_info: dict[str, dict] = field(default_factory=dict)  # method -> e.g. IG's steps and completeness error
     frame_probabilities: np.ndarray | None = None  # tcn only: (n_classes, frames)
+    # the "nothing here" input every contribution map, deletion and insertion measure from:
+    # attribution.background_reference (the clip's own room, where it has pauses)
+    reference: torch.Tensor | None = None
+
+    @property
+    def reference_kind(self) -> str:
+        """``"room"`` when the reference is the clip's own pauses, ``"silence"`` otherwise."""
+        if self.reference is None or self.input_kind == "waveform":
+            return "silence"
+        plain = attribution.reference_input(self.x, self.input_kind)
+        return "silence" if torch.equal(plain, self.reference) else "room"
 
 
 @dataclass
@@ -106,6 +118,7 @@ class Analysis:
                 "probabilities": {c: round(float(p), 5) for c, p in zip(self.classes, r.probabilities)},
                 "input_kind": r.input_kind,
                 "input_shape": list(r.x.shape[1:]),
+                "reference": r.reference_kind,
                 "layers": [
                     {"name": rec.name, "type": rec.type, "shape": rec.shape, "params": rec.params,
                      "activation_bytes": rec.activation_bytes, "receptive_field": rec.receptive_field,
@@ -229,23 +242,27 @@ def _fast_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if model.input_kind in _CHANNELS_LAST else x
 
 
-def _attribute(model: nn.Module, x: torch.Tensor, method: str, target: int) -> tuple[torch.Tensor, dict]:
+def _attribute(model: nn.Module, x: torch.Tensor, method: str, target: int,
+               reference: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """One map on the fast copy, and what the method reports about its own accuracy (IG), or ``{}``."""
     fast = fast_copy(model)
     if method == "integrated_gradients":
-        attr, info = attribution.integrated_gradients(fast, _fast_input(model, x), target)
+        attr, info = attribution.integrated_gradients(fast, _fast_input(model, x), target, reference=reference)
         return attr.contiguous(), info
-    return attribution.attribute(fast, _fast_input(model, x), method, target=target).contiguous(), {}
+    return attribution.attribute(fast, _fast_input(model, x), method, target=target,
+                                 reference=reference).contiguous(), {}
 
 
-def _curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int) -> dict:
+def _curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
+            reference: torch.Tensor | None = None) -> dict:
     fast = fast_copy(model)
-    return attribution.deletion_curves(fast, _fast_input(model, x), attr, target)
+    return attribution.deletion_curves(fast, _fast_input(model, x), attr, target, reference=reference)
 
 
-def _deletion(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int) -> dict:
+def _deletion(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
+              reference: torch.Tensor | None = None) -> dict:
     fast = fast_copy(model)
-    return attribution.deletion_check(fast, _fast_input(model, x), attr, target)
+    return attribution.deletion_check(fast, _fast_input(model, x), attr, target, reference=reference)
 
 
 def _lock(model_set: ModelSet) -> threading.Lock:
@@ -283,7 +300,7 @@ def model_inputs(wave: torch.Tensor, model_set: ModelSet) -> dict[str, torch.Ten
 
 
 def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfulness: bool = True,
-            progress=None) -> Analysis:
+            curves: bool = False, progress=None) -> Analysis:
     """Run every model of ``model_set`` on ``clip`` and explain each prediction.
 
     Args:
@@ -291,6 +308,8 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
         model_set: a loaded set; its models are shared and never modified.
         methods: attribution method names from :data:`attribution.METHODS`.
         faithfulness: also run the deletion check for each map.
+        curves: also run the deletion and insertion curves of the primary (first) method's
+            map of every model (22 forward passes each; see :func:`add_curves`).
         progress: optional callable ``progress(fraction, text)`` for long runs.
 
     Returns:
@@ -329,11 +348,14 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
             target = int(probs.argmax())
             result = ModelResult(arch=arch, input_kind=model.input_kind, x=x, probabilities=probs.numpy(),
                                  top=model_set.classes[target], target=target, trace=tr,
-                                 frame_probabilities=frame_probs)
+                                 frame_probabilities=frame_probs,
+                                 reference=attribution.background_reference(x, model.input_kind, steps_sounding,
+                                                                            n_samples))
+            ref = result.reference
             tick(f"{arch}: forward")
             for method in methods:
                 with _timed(timings, f"{method}:{arch}"):
-                    attr, info = _attribute(model, x, method, target)
+                    attr, info = _attribute(model, x, method, target, ref)
                     result.attributions[method] = attr
                     result.time_curves[method] = attribution.method_curve(attr, model.input_kind, n_samples, method)
                     result.on_sound[method] = _on_sound(attr, model.input_kind, n_samples, steps_sounding)
@@ -341,9 +363,10 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
                         result.method_info[method] = info
                 if faithfulness:
                     with _timed(timings, f"faithfulness:{arch}"):
-                        result.faithfulness[method] = _deletion(model, x, attr, target)
-                        if method == methods[0]:
-                            result.curves[method] = _curves(model, x, attr, target)
+                        result.faithfulness[method] = _deletion(model, x, attr, target, ref)
+                if curves and method == methods[0]:
+                    with _timed(timings, f"curves:{arch}"):
+                        result.curves[method] = _curves(model, x, attr, target, ref)
                 tick(f"{arch}: {method}")
             results[arch] = result
     timings["total"] = sum(v for k, v in timings.items())
@@ -381,15 +404,26 @@ def _display_features(inputs: dict[str, torch.Tensor], model_set: ModelSet, wave
     return mel_db, lfcc.detach().numpy()
 
 
+def curves_for(model_set: ModelSet, arch: str, x: torch.Tensor, attr: torch.Tensor, target: int,
+               reference: torch.Tensor | None = None) -> dict:
+    """Deletion and insertion curves of one map (:func:`attribution.deletion_curves`), under the set's lock."""
+    with _lock(model_set):
+        return _curves(model_set.models[arch], x, attr, target, reference)
+
+
 def explain(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target: int,
-            n_samples: int, *, faithfulness: bool = True) -> tuple[torch.Tensor, np.ndarray, dict]:
+            n_samples: int, *, faithfulness: bool = True,
+            reference: torch.Tensor | None = None) -> tuple[torch.Tensor, np.ndarray, dict]:
     """One attribution for one model, as the architecture tabs ask for it.
 
     Takes the same per-set lock as :func:`analyze`, so hooks from concurrent
-    requests never meet on a shared module.
+    requests never meet on a shared module. ``reference`` is the analysis' own
+    (:attr:`ModelResult.reference`); without it, :func:`attribution.reference_input`.
 
     Returns:
-        ``(map shaped like x, 10 ms time curve, deletion check or {})``.
+        ``(map shaped like x, 10 ms time curve, checks)``: the deletion check's keys, plus
+        ``curves`` (deletion and insertion) when ``faithfulness``, plus ``convergence`` for
+        Integrated Gradients; ``{}`` when neither applies.
     """
     if method not in attribution.METHODS:
         raise ValueError(f"unknown attribution method {method!r}; choose from {list(attribution.METHODS)}")
@@ -399,18 +433,18 @@ def explain(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target
         raise ValueError(f"target class {target} is outside 0..{len(model_set.classes) - 1}")
     model = model_set.models[arch]
     with _lock(model_set):
-        attr, info = _attribute(model, x, method, target)
+        attr, info = _attribute(model, x, method, target, reference)
         curve = attribution.method_curve(attr, model.input_kind, n_samples, method)
-        check = _deletion(model, x, attr, target) if faithfulness else {}
+        check = _deletion(model, x, attr, target, reference) if faithfulness else {}
         if faithfulness:
-            check = {**check, "curves": _curves(model, x, attr, target)}
+            check = {**check, "curves": _curves(model, x, attr, target, reference)}
         if info:
             check = {**check, "convergence": info}
     return attr, curve, check
 
 
 def sanity_check(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target: int,
-                 trained: torch.Tensor | None = None, progress=None) -> dict:
+                 trained: torch.Tensor | None = None, reference: torch.Tensor | None = None, progress=None) -> dict:
     """The cascading randomisation check of one model's map (:func:`attribution.randomisation_check`).
 
     Runs on a randomised copy of the original model (never the shared one), under the set's lock.
@@ -419,11 +453,13 @@ def sanity_check(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, t
         raise ValueError(f"unknown attribution method {method!r}; choose from {list(attribution.METHODS)}")
     model = model_set.models[arch]
     with _lock(model_set):
-        return attribution.randomisation_check(model, x, method, target, trained=trained, progress=progress)
+        return attribution.randomisation_check(model, x, method, target, trained=trained, reference=reference,
+                                               progress=progress)
 
 
 def agreement(model_set: ModelSet, arch: str, x: torch.Tensor, target: int, n_samples: int,
-              have: dict[str, torch.Tensor] | None = None, methods=attribution.METHODS, progress=None) -> dict:
+              have: dict[str, torch.Tensor] | None = None, methods=attribution.METHODS,
+              reference: torch.Tensor | None = None, progress=None) -> dict:
     """Every method's time curve for one model, and their pairwise rank correlations.
 
     ``have`` holds maps already computed (by method); the rest are computed here.
@@ -438,7 +474,7 @@ def agreement(model_set: ModelSet, arch: str, x: torch.Tensor, target: int, n_sa
             if m not in maps:
                 if progress is not None:
                     progress(k / len(methods), f"{m} for {arch}")
-                maps[m] = _attribute(model, x, m, target)[0]
+                maps[m] = _attribute(model, x, m, target, reference)[0]
     curves = {m: attribution.method_curve(maps[m], model.input_kind, n_samples, m) for m in methods}
     return {"curves": curves, "maps": {m: maps[m] for m in methods}, **attribution.method_agreement(curves)}
 
@@ -452,7 +488,28 @@ def add_faithfulness(result: Analysis, model_set: ModelSet, progress=None) -> An
                 progress(k / max(1, len(todo)), f"{arch}: faithfulness of {method}")
             r = result.models[arch]
             with _timed(result.timings_ms, f"faithfulness:{arch}"):
-                r.faithfulness[method] = _deletion(model_set.models[arch], r.x, r.attributions[method], r.target)
-                if method == result.methods[0]:
-                    r.curves[method] = _curves(model_set.models[arch], r.x, r.attributions[method], r.target)
+                r.faithfulness[method] = _deletion(model_set.models[arch], r.x, r.attributions[method], r.target,
+                                                   r.reference)
+    return result
+
+
+def add_curves(result: Analysis, model_set: ModelSet, method: str | None = None, progress=None) -> Analysis:
+    """The deletion and insertion curves of one method's map (the primary one by default) for every
+    model of ``result`` that lacks them; the map is computed first where the analysis has none."""
+    method = method or result.methods[0]
+    with _lock(model_set):
+        for k, (arch, r) in enumerate(result.models.items()):
+            if method in r.curves:
+                continue
+            if progress is not None:
+                progress(k / max(1, len(result.models)), f"{arch}: deletion and insertion")
+            model = model_set.models[arch]
+            if method not in r.attributions:
+                r.attributions[method], info = _attribute(model, r.x, method, r.target, r.reference)
+                r.time_curves[method] = attribution.method_curve(r.attributions[method], r.input_kind,
+                                                                 result.clip.waveform.shape[-1], method)
+                if info:
+                    r.method_info[method] = info
+            with _timed(result.timings_ms, f"curves:{arch}"):
+                r.curves[method] = _curves(model, r.x, r.attributions[method], r.target, r.reference)
     return result

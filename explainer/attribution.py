@@ -126,6 +126,54 @@ def reference_input(x: torch.Tensor, kind: str | None) -> torch.Tensor:
     return floor.expand_as(x).contiguous()
 
 
+def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_samples: int) -> torch.Tensor:
+    """The clip's own room as the reference: what the input holds where the clip does not sound.
+
+    A learner's recording is never digitally silent between its sounds: it holds the room, a hum,
+    the microphone's hiss. Measured from digital silence, every pause of it is "something", so a
+    contribution map spreads part of its evidence over the pauses. Measured from the room, a
+    pause adds (nearly) nothing, and removing a stretch of time (deletion) replaces it with the
+    room instead of with a hole no model ever heard.
+
+    Args:
+        x: one model input ``(1, ...)``.
+        kind: its ``input_kind``.
+        steps_sounding: bool per 10 ms step of the clip (:func:`explainer.features.sounding`).
+        n_samples: the clip's length at 16 kHz.
+
+    Returns:
+        For the spectrogram and LFCC inputs of a clip with both sound and pauses (at least 5 %
+        and at least 10 % of its steps): each row's median over the input's pause steps, held
+        for the whole clip (LFCC deltas set to zero, as in :func:`reference_input`; the 128x128
+        picture's padding kept as it is). Otherwise, and always for the waveform (whose room
+        cannot be held still sample by sample), :func:`reference_input`.
+    """
+    steps = np.asarray(steps_sounding, dtype=bool).ravel()
+    fallback = reference_input(x, kind)
+    if kind in (None, "waveform") or kind not in _NDIM or x.shape[0] != 1 or steps.size == 0:
+        return fallback
+    share = float(steps.mean())
+    if share < 0.05 or share > 0.9:
+        return fallback
+    start, step, n = time_grid(kind, n_samples)
+    axis = _TIME_AXIS.get(kind, x.ndim - 1)
+    if x.shape[axis] != n:
+        return fallback
+    centres = start + step * np.arange(n)
+    inside = centres <= n_samples / SAMPLE_RATE + 1e-9  # the 128x128 picture's padding lies past the end
+    at = np.clip(np.round(centres / TIME_STEP_S).astype(int), 0, steps.size - 1)
+    pause = torch.from_numpy(inside & ~steps[at])
+    if int(pause.sum()) < 3:
+        return fallback
+    xt = x.detach().movedim(axis, -1)  # (..., time)
+    room = xt[..., pause].median(dim=-1, keepdim=True).values.expand_as(xt).clone()
+    if kind == "lfcc":
+        room[..., _N_LFCC:, :] = 0.0  # (1, 1, 180, T) here: a steady room has no delta
+    padding = torch.from_numpy(~inside)
+    room[..., padding] = xt[..., padding]
+    return room.movedim(-1, axis).contiguous()
+
+
 def _target(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
     """Target class per item, ``(B,)`` long: the predicted class unless given."""
     if target is None:
@@ -186,6 +234,7 @@ def attribute(
     noise: float | None = None,
     window: tuple[int, ...] | None = None,
     stride: tuple[int, ...] | None = None,
+    reference: torch.Tensor | None = None,
     cfg: AttributionConfig = DEFAULT,
 ) -> torch.Tensor:
     """Attribute the model's score for ``target`` to every cell of its input.
@@ -202,6 +251,9 @@ def attribute(
             batch's value range; the noise is seeded (``cfg.seed``) inside a forked RNG.
         window, stride: occlusion window and stride over ``x.shape[1:]``
             (default: :data:`OCCLUSION` for the model's ``input_kind``).
+        reference: the "nothing here" input of input x gradient, IG and occlusion, shaped
+            like ``x`` (default :func:`reference_input`; the app passes
+            :func:`background_reference`).
 
     Returns:
         A detached, finite tensor shaped like ``x``. Saliency and SmoothGrad give
@@ -224,19 +276,20 @@ def attribute(
         x = torch.nan_to_num(x.detach().clone())  # Captum flips requires_grad on its input: never on the caller's
         model.eval()
         t = _target(model, x, target)
+        ref = reference_input(x, kind) if reference is None else reference.detach().to(x).expand_as(x)
         if method == "saliency":
             attr = Saliency(model).attribute(x.requires_grad_(), target=t)  # |d score / d x|
         elif method == "input_x_gradient":
             # Captum's InputXGradient measured from the reference instead of from zero: the first-order
             # share of f(x) - f(reference) that each cell holds, one backward pass
             grad = Saliency(model).attribute(x.clone().requires_grad_(), target=t, abs=False)
-            attr = (x - reference_input(x, kind)) * grad
+            attr = (x - ref) * grad
         elif method == "integrated_gradients":
-            attr, _ = _integrated_gradients(model, x, t, kind, n_steps, cfg)
+            attr, _ = _integrated_gradients(model, x, t, kind, n_steps, cfg, ref)
         elif method == "gradcam":
             attr = _gradcam(model, x, t)
         elif method == "occlusion":
-            attr = _occlusion(model, x, t, reference_input(x, kind), kind, window, stride, cfg.batch_elements)
+            attr = _occlusion(model, x, t, ref, kind, window, stride, cfg.batch_elements)
         else:  # smoothgrad
             samples = nt_samples or cfg.smoothgrad_samples
             span = float(x.max() - x.min())
@@ -253,9 +306,8 @@ def attribute(
     return torch.nan_to_num(attr.detach().to(x.dtype), nan=0.0, posinf=0.0, neginf=0.0).contiguous()
 
 
-def _integrated_gradients(model, x, t, kind, n_steps, cfg) -> tuple[torch.Tensor, dict]:
+def _integrated_gradients(model, x, t, kind, n_steps, cfg, ref) -> tuple[torch.Tensor, dict]:
     ig = IntegratedGradients(model)
-    ref = reference_input(x, kind)
     with torch.no_grad():
         picked = torch.arange(x.shape[0])
         gap = (model(x)[picked, t] - model(ref)[picked, t]).float()  # f(x) - f(reference) per item
@@ -275,7 +327,8 @@ def _integrated_gradients(model, x, t, kind, n_steps, cfg) -> tuple[torch.Tensor
 
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | None = None, *,
-                         n_steps: int | None = None, cfg: AttributionConfig = DEFAULT) -> tuple[torch.Tensor, dict]:
+                         n_steps: int | None = None, reference: torch.Tensor | None = None,
+                         cfg: AttributionConfig = DEFAULT) -> tuple[torch.Tensor, dict]:
     """Integrated Gradients from the reference, with the accuracy it reached.
 
     Uses Gauss-Legendre quadrature. Without ``n_steps`` it tries the step counts of
@@ -294,7 +347,8 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target: int | torch.
     with model_lock(model), torch.inference_mode(False), torch.enable_grad():
         x = torch.nan_to_num(x.detach().clone())
         model.eval()
-        attr, info = _integrated_gradients(model, x, _target(model, x, target), kind, n_steps, cfg)
+        ref = reference_input(x, kind) if reference is None else reference.detach().to(x).expand_as(x)
+        attr, info = _integrated_gradients(model, x, _target(model, x, target), kind, n_steps, cfg, ref)
     return torch.nan_to_num(attr.detach().to(x.dtype)).contiguous(), info
 
 
@@ -369,6 +423,7 @@ def deletion_check(
     n_random: int = 3,
     seed: int = 0,
     control: str = "shift",
+    reference: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Remove the most-attributed cells and see whether the model notices.
 
@@ -397,6 +452,7 @@ def deletion_check(
         fraction: share of cells removed.
         n_random, seed: number of random sets, and the seed that draws them.
         control: ``"shift"`` or ``"scatter"``, how the random sets are drawn.
+        reference: what removed cells become (default :func:`reference_input`).
 
     Returns:
         ``p_orig``, ``p_top_removed``, ``p_random_removed`` (mean over the random
@@ -434,7 +490,8 @@ def deletion_check(
             idx = torch.randperm(cells, generator=gen)[:k].to(x.device)
             masks.append(torch.zeros(cells, dtype=torch.bool, device=x.device).index_fill_(0, idx, True).view(top.shape))
     masks = torch.cat(masks).expand(len(masks), *x.shape[1:])
-    variants = torch.where(masks, reference_input(x, kind), x)  # (1 + n_random, ...)
+    ref = reference_input(x, kind) if reference is None else reference.detach().to(x)
+    variants = torch.where(masks, ref, x)  # (1 + n_random, ...)
     with model_lock(model), torch.no_grad():
         model.eval()
         probs = torch.softmax(model(torch.cat([x, variants])).float(), dim=1)[:, int(target)]
@@ -494,15 +551,18 @@ def _time_axis(kind: str | None, x: torch.Tensor) -> int:
 
 
 def deletion_curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
-                    fractions: tuple[float, ...] = CURVE_FRACTIONS, cfg: AttributionConfig = DEFAULT) -> dict:
+                    fractions: tuple[float, ...] = CURVE_FRACTIONS, reference: torch.Tensor | None = None,
+                    cfg: AttributionConfig = DEFAULT) -> dict:
     """Deletion and insertion curves along time, most and least relevant first.
 
-    The input's time axis is cut into segments of about 10 ms (one step for the
-    spectrogram inputs, 160 samples for the waveform) and the segments are ranked
+    The input's time axis is cut into segments: one column for the spectrogram
+    inputs (10 ms, or 32 ms for the 128x128 picture, or 1/224 of the clip for the
+    ViT's picture), 160 samples (10 ms) for the waveform. The segments are ranked
     by the map's signed sum over everything else in them: the strongest evidence
     for the target first ("most relevant first"), or last ("least relevant first").
 
-    - *Deletion* sets the top ``f`` of segments to :func:`reference_input` and
+    - *Deletion* sets the top ``f`` of segments to the reference (``reference``,
+      by default :func:`reference_input`) and
       watches the target's probability fall: a faithful map makes it fall fast.
     - *Insertion* starts from the reference and puts back the top ``f`` of
       segments: a faithful map makes the probability come back fast.
@@ -531,15 +591,15 @@ def deletion_curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, targe
     x = torch.nan_to_num(x.detach())
     axis = _time_axis(kind, x)
     steps = x.shape[axis]
-    step_s = time_grid(kind, 1)[1] if kind in _NDIM else 0.01
-    per_segment = max(1, round(TIME_STEP_S / step_s))
+    # every spectrogram column is already 10-45 ms of the clip; raw samples are grouped into 10 ms
+    per_segment = round(TIME_STEP_S * SAMPLE_RATE) if kind == "waveform" else 1
     n_seg = -(-steps // per_segment)
     a = torch.nan_to_num(attr.detach().float()).movedim(axis, -1).reshape(-1, steps).sum(0)  # signed, per step
     seg_of_step = torch.arange(steps) // per_segment
     score = torch.zeros(n_seg, dtype=torch.float64).index_add_(0, seg_of_step, a.double().cpu())
     most = torch.argsort(score, descending=True, stable=True)
     least = torch.argsort(score, descending=False, stable=True)
-    ref = reference_input(x, kind)
+    ref = reference_input(x, kind) if reference is None else reference.detach().to(x)
     shape = [1] * x.ndim
     shape[axis] = steps
     variants = []
@@ -615,7 +675,7 @@ def randomisation_stages(model: nn.Module, max_stages: int = 8) -> list[list[str
 
 def randomisation_check(model: nn.Module, x: torch.Tensor, method: str, target: int, *,
                         trained: torch.Tensor | None = None, max_stages: int = 8, seed: int = 0,
-                        progress=None) -> dict:
+                        reference: torch.Tensor | None = None, progress=None) -> dict:
     """The cascading model randomisation test of Adebayo et al. (2018), "Sanity checks for saliency maps".
 
     A copy of the model has its layers re-initialised from the top (the classifier)
@@ -642,7 +702,7 @@ def randomisation_check(model: nn.Module, x: torch.Tensor, method: str, target: 
     import copy
 
     if trained is None:
-        trained = attribute(model, x, method, target=target)
+        trained = attribute(model, x, method, target=target, reference=reference)
     stages = randomisation_stages(model, max_stages)
     if not stages:
         raise ValueError(f"{type(model).__name__} has no layers with weights to randomise")
@@ -657,7 +717,7 @@ def randomisation_check(model: nn.Module, x: torch.Tensor, method: str, target: 
             for name in group:
                 _reinitialise(modules[name])
             rand.eval()
-            attr = attribute(rand, x, method, target=target)
+            attr = attribute(rand, x, method, target=target, reference=reference)
             signed.append(rank_correlation(trained, attr))
             absolute.append(rank_correlation(trained.abs(), attr.abs()))
     return {"method": method, "stages": stages, "rank_correlation": signed, "rank_correlation_abs": absolute,

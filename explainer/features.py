@@ -227,11 +227,14 @@ def time_grid(kind: str, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[
     raise KeyError(f"unknown input kind {kind!r}; valid kinds: {sorted(FRONT_ENDS)}")
 
 
-# where a clip "sounds": 25 ms frames every 10 ms (the common timeline of the time curves) whose
-# level is within SOUND_BELOW_PEAK_DB of the loudest frame and SOUND_ABOVE_FLOOR_DB above the
-# clip's floor (its 10th-percentile frame), so a steady background never counts as sound
+# where a clip "sounds": 25 ms frames every 10 ms (the common timeline of the time curves). In a clip
+# with pauses, a frame sounds when it is within SOUND_BELOW_PEAK_DB of the loudest frame and at least
+# SOUND_ABOVE_FLOOR_DB above the clip's floor (its 10th-percentile frame), so the room between the
+# words never counts; a clip without pauses (a song, a steady hiss) sounds wherever it is within
+# SOUND_BELOW_PEAK_DB of its peak. Nothing below SOUND_MIN_DBFS ever sounds.
 SOUND_BELOW_PEAK_DB = 40.0
 SOUND_ABOVE_FLOOR_DB = 10.0
+SOUND_MIN_DBFS = -65.0
 
 
 def sounding(wave: torch.Tensor, cfg: FeatureConfig = DEFAULT) -> torch.Tensor:
@@ -243,9 +246,11 @@ def sounding(wave: torch.Tensor, cfg: FeatureConfig = DEFAULT) -> torch.Tensor:
     Returns:
         Bool ``(B, samples // 160 + 1)``: step ``j`` covers the 25 ms centred on
         ``j * 10 ms``, on the same grid as :func:`explainer.attribution.time_curve`.
-        A step sounds when its RMS level is within 40 dB of the clip's loudest step
-        and at least 10 dB above the clip's 10th-percentile step. A clip of steady
-        noise or of silence therefore has almost no sounding steps.
+        When the clip's floor (10th-percentile step) is at least 10 dB below its
+        loudest step, the clip has pauses, and a step sounds when its RMS level is
+        within 40 dB of the loudest and 10 dB or more above the floor. Otherwise the
+        clip sounds throughout, and every step within 40 dB of the loudest sounds.
+        Steps below -65 dBFS never sound, so digital silence and a quiet room do not.
     """
     w = torch.as_tensor(wave).detach().float()
     w = w.reshape(w.shape[0] if w.ndim == 3 else 1, -1)
@@ -256,7 +261,10 @@ def sounding(wave: torch.Tensor, cfg: FeatureConfig = DEFAULT) -> torch.Tensor:
     db = 10 * torch.log10(frames.pow(2).mean(-1) + 1e-12)
     peak = db.amax(dim=1, keepdim=True)
     floor = torch.quantile(db, 0.1, dim=1, keepdim=True)
-    return db > torch.maximum(peak - SOUND_BELOW_PEAK_DB, floor + SOUND_ABOVE_FLOOR_DB)
+    pauses = floor + SOUND_ABOVE_FLOOR_DB < peak
+    threshold = torch.where(pauses, torch.maximum(peak - SOUND_BELOW_PEAK_DB, floor + SOUND_ABOVE_FLOOR_DB),
+                            peak - SOUND_BELOW_PEAK_DB)
+    return (db > threshold) & (db > SOUND_MIN_DBFS)
 
 
 def representation_sizes(n_samples: int, cfg: FeatureConfig = DEFAULT) -> list[dict]:

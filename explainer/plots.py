@@ -381,7 +381,7 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
         faith = r.faithfulness.get(method, {})
         score = f"  ·  faithfulness {_signed(faith['score'])}" if "score" in faith else ""
         on = r.on_sound.get(method)
-        on = f"  ·  {100 * on:.0f}% on the sound" if on is not None and np.any(analysis.sounding) else ""
+        on = f"  ·  {100 * on:.0f}% on the sound" if on is not None and 0.05 <= analysis.sounding_share <= 0.9 else ""
         guess = "random guess: " if analysis.set_name == "untrained" else ""
         label = f"{model_title(arch)} → {guess}{r.top} {100 * float(r.probabilities[r.target]):.0f}%{on}{score}"
         ax.text(0.003, y0 + 0.95, label, ha="left", va="top", fontsize=12, transform=ax.get_yaxis_transform(),

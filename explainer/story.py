@@ -617,8 +617,8 @@ def convergence_text(info: dict) -> str:
 
 def on_sound_text(share: float | None, sounding_share: float, method: str) -> str:
     """Where the map's evidence sits: on the sound or on the pauses."""
-    if share is None or sounding_share <= 0:
-        return ""
+    if share is None or not 0.05 <= sounding_share <= 0.9:
+        return ""  # a clip without pauses (or without sound) has no "off the sound" to speak of
     name = plots.METHOD_TITLES.get(method, method)
     what = ("evidence for the answer" if method in plots.SIGNED_METHODS else "sensitivity")
     return (f"**On the sound?** {100 * share:.0f}% of this {name} map's {what} lies on the "
@@ -626,13 +626,9 @@ def on_sound_text(share: float | None, sounding_share: float, method: str) -> st
             f"evenly would score {100 * sounding_share:.0f}%.")
 
 
-def sensitivity_vs_contribution(analysis: Analysis, arch: str) -> str:
-    """Why saliency lights up silence, told with this clip's numbers."""
-    r = analysis.models.get(arch)
-    if r is None or "saliency" not in r.on_sound or "input_x_gradient" not in r.on_sound \
-            or analysis.sounding_share <= 0:
-        return ""
-    sal, con = 100 * r.on_sound["saliency"], 100 * r.on_sound["input_x_gradient"]
+def sensitivity_vs_contribution(saliency: float, contribution: float) -> str:
+    """Why saliency lights up silence, told with the on-sound shares of this clip's two maps."""
+    sal, con = 100 * saliency, 100 * contribution
     return (f"**Sensitivity or contribution?** Saliency puts {sal:.0f}% of its mass on the sounding part of your clip, "
             f"input × gradient {con:.0f}%. Saliency is the size of the gradient: how much the answer *would* move "
             "if the sound here changed. In a pause the model would notice a sound appear, so the gradient there "
@@ -674,6 +670,35 @@ def agreement_text(result: dict, arch: str) -> str:
             f"{t.get(worst[1], worst[1])} and {t.get(worst[2], worst[2])} ({worst[0]:+.2f}). Where the "
             "contribution methods agree, trust the picture more; where only sensitivity lights up, the model "
             "would have *noticed* a sound there, not used one.")
+
+
+CURVES_HEADERS = ["model", "deletion, most relevant first", "deletion, least relevant first",
+                  "insertion, most relevant first", "insertion, least relevant first", "beats its reverse?"]
+
+
+def curves_rows(analysis: Analysis, method: str | None = None) -> list[list]:
+    """One row per model: the areas of its map's deletion and insertion curves, and the verdict."""
+    method = method or analysis.methods[0]
+    rows = []
+    for arch, r in analysis.models.items():
+        c = r.curves.get(method)
+        if not c:
+            continue
+        a = c["areas"]
+        rows.append([title(arch)] + [f"{100 * a[k]:.0f}" for k in ("deletion_most", "deletion_least",
+                                                                      "insertion_most", "insertion_least")]
+                    + ["yes" if c["beats_least"] else "no"])
+    return rows
+
+
+def curves_note(analysis: Analysis, method: str | None = None) -> str:
+    method = method or analysis.methods[0]
+    rows = curves_rows(analysis, method)
+    wins = sum(row[-1] == "yes" for row in rows)
+    return (f"Each number is the mean probability of the model's own answer, in %, while 0–50% of the clip's "
+            f"time is removed (deletion) or put back into the silent reference (insertion), in the order of its "
+            f"{plots.METHOD_TITLES.get(method, method)} map or in the reverse order. A faithful map makes deletion "
+            f"fall faster and insertion rise faster than its reverse. On this clip, {wins} of {len(rows)} maps do.")
 
 
 def faithfulness_text(check: dict | None, target: str, method: str, on_sound: float | None = None,

@@ -45,6 +45,18 @@ def test_analyze_json_schema(tiny_set, wav_file):
     assert report["timings_ms"]["total"] > 0
 
 
+def test_analyze_without_methods_uses_the_contribution_default(tiny_set, wav_file):
+    out = run_cli(["analyze", str(wav_file), "--set", "tiny", "--json"], tiny_set)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["methods"][0] == "input_x_gradient" and 0.0 <= report["sounding_share"] <= 1.0
+    for m in report["models"].values():
+        primary = m["attributions"]["input_x_gradient"]
+        assert 0.0 <= primary["on_sound"] <= 1.0
+        assert len(primary["curves"]["deletion"]["most"]) == len(primary["curves"]["fractions"]) == 6
+        assert isinstance(primary["curves"]["beats_least"], bool)
+
+
 def test_analyze_summary_names_every_model(tiny_set, wav_file):
     out = run_cli(["analyze", str(wav_file), "--set", "tiny", "--methods", "saliency"], tiny_set)
     assert out.returncode == 0, out.stderr

@@ -58,8 +58,9 @@ def test_sounding_marks_the_sound_and_not_the_pauses():
     steps = sounding(torch.tensor(wave, dtype=torch.float32)[None, None])[0].numpy()
     assert steps.shape == (32000 // 160 + 1,)
     assert steps[55:95].all() and not steps[:45].any() and not steps[105:].any()
-    noise = sounding(0.1 * torch.randn(1, 1, 16000, generator=torch.Generator().manual_seed(1)))
-    assert noise.float().mean() < 0.05  # steady noise is background, not sound
+    gen = torch.Generator().manual_seed(1)
+    assert sounding(0.1 * torch.randn(1, 1, 16000, generator=gen)).all()  # a clip without pauses sounds throughout
+    assert not sounding(1e-4 * torch.randn(1, 1, 16000, generator=gen)).any()  # -80 dBFS: a quiet room, not sound
     assert not sounding(torch.zeros(2, 1, 8000)).any()
 
 
@@ -145,7 +146,7 @@ def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_fi
     from explainer.pretrained import load_set
 
     ms = load_set("tiny", root=tiny_set.parent)
-    a = analysis.analyze(load(wav_file), ms, ("input_x_gradient", "integrated_gradients"))
+    a = analysis.analyze(load(wav_file), ms, ("input_x_gradient", "integrated_gradients"), curves=True)
     report = a.to_dict()
     assert a.methods[0] == "input_x_gradient" and report["methods"][0] == "input_x_gradient"
     assert 0.0 <= report["sounding_share"] <= 1.0
@@ -157,6 +158,9 @@ def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_fi
         ig = entry["attributions"]["integrated_gradients"]["convergence"]
         assert ig["steps"] in attribution.DEFAULT.ig_step_ladder and ig["relative_error"] >= 0.0
     assert analysis.DEFAULT_METHODS[0] == "input_x_gradient"
+    later = analysis.add_curves(analysis.analyze(load(wav_file), ms, ("input_x_gradient",)), ms, "saliency")
+    for r in later.models.values():  # curves of a method the analysis had not run: its map is made first
+        assert "saliency" in r.attributions and set(r.curves) == {"saliency"}
 
 
 # ---------------------------------------------------------------- the shipped set on a real recording
@@ -171,7 +175,7 @@ def room():
     from explainer.pretrained import load_set
 
     ms = load_set()
-    return analysis.analyze(load(ROOM), ms), ms
+    return analysis.analyze(load(ROOM), ms, ("input_x_gradient", "saliency", "gradcam"), curves=True), ms
 
 
 @needs_room
@@ -180,10 +184,15 @@ def test_the_room_example_has_pauses(room):
     assert 0.3 < a.sounding_share < 0.7  # words and pauses, about half and half
 
 
-# On speech_room.wav, input x gradient puts 0.58-0.78 of its positive mass on the sounding half of the
-# clip: better than chance (0.48) and than saliency for every model, short of the 0.80 the product
-# asks for. The maps are faithful to models that do count the room between the words as evidence;
-# the fix belongs in training, so the target is marked here, strictly, until the models meet it.
+# On speech_room.wav, input x gradient measured from the room (attribution.background_reference) puts
+# 0.87-0.92 of its positive mass on the sounding half of the clip for the four spectrogram models. Two
+# fall short of the 0.80 the product asks for: the waveform CNN (0.72; its reference is digital silence,
+# since a room cannot be held still sample by sample) and the LFCC CNN (0.59, even from the room): their
+# maps are faithful to models that count the room between the words as evidence. The fix belongs in
+# training, so the target is marked here, strictly, until they meet it.
+_LEANS_ON_PAUSES = {"waveform_cnn", "lfcc_cnn"}
+
+
 @needs_room
 @pytest.mark.parametrize("arch", list_models())
 def test_the_default_map_sits_on_the_sound(room, arch):
@@ -195,21 +204,22 @@ def test_the_default_map_sits_on_the_sound(room, arch):
 
 
 @needs_room
-@pytest.mark.xfail(strict=True, reason="no shipped model reaches 0.80 on-sound mass on this clip yet (0.58-0.78)")
-@pytest.mark.parametrize("arch", list_models())
+@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.xfail(strict=True, reason="leans on the pauses"))
+                                  if a in _LEANS_ON_PAUSES else a for a in list_models()])
 def test_the_default_map_meets_the_on_sound_target(room, arch):
     a, _ = room
     assert a.models[arch].on_sound[a.methods[0]] >= 0.80
 
 
-# Both deletion orders of the ViT leave its answer where it was on this clip (0.94 and 0.94): removing
-# half of the clip's time, in either order, does not move it.
-_FLAT_DELETION = {"spectrogram_vit"}
+@needs_room
+def test_the_spectrogram_models_measure_from_the_room(room):
+    a, _ = room
+    for arch, r in a.models.items():
+        assert r.reference_kind == ("silence" if r.input_kind == "waveform" else "room"), arch
 
 
 @needs_room
-@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.xfail(strict=True, reason="flat deletion curves"))
-                                  if a in _FLAT_DELETION else a for a in list_models()])
+@pytest.mark.parametrize("arch", list_models())
 def test_deleting_the_most_relevant_time_hurts_more(room, arch):
     a, _ = room
     areas = a.models[arch].curves[a.methods[0]]["areas"]
