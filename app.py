@@ -291,6 +291,8 @@ def _overlay(session, arch, method, target_name, opacity, progress=None):
     fig = plots.attribution_overlay(a, arch, attr, method, a.classes[target], opacity)
     on = attribution.on_sound_share(attr, r.input_kind, a.clip.waveform)["share"]
     text = story.faithfulness_text(check, a.classes[target], method, on, a.sounding_share)
+    if method in plots.SIGNED_METHODS:
+        text += "\n\n" + story.reference_text(r.reference_kind, method)
     if method in ("saliency", "input_x_gradient") and 0.05 <= a.sounding_share <= 0.9:
         other = "input_x_gradient" if method == "saliency" else "saliency"
         shares = {method: on, other: _on_sound(session, arch, other, target)}

@@ -391,8 +391,8 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
     ax.set_yticks([])
     _seconds_axis(ax)
     what = "evidence for its answer" if method in SIGNED_METHODS else "sensitivity"
-    ax.set_title(f"Where each model listened: {METHOD_TITLES.get(method, method)} ({what}); rows scaled to their "
-                 "own peak; green = the clip sounds", fontsize=12)
+    ax.set_title(f"Where each model listened: {METHOD_TITLES.get(method, method)} ({what}); green: the clip sounds",
+                 fontsize=12)
     return fig
 
 

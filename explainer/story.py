@@ -626,6 +626,20 @@ def on_sound_text(share: float | None, sounding_share: float, method: str) -> st
             f"evenly would score {100 * sounding_share:.0f}%.")
 
 
+def reference_text(reference_kind: str, method: str) -> str:
+    """What "nothing here" means for this map: the clip's own room, or silence."""
+    if method not in plots.SIGNED_METHODS:
+        return ""
+    if reference_kind == "room":
+        return ("**Measured from your room.** \"Nothing here\" is your clip's own background: each row's "
+                "typical value over the clip's pauses, held for the whole clip. So a pause adds nothing unless "
+                "the model really reacts to it, and deletion replaces time with the room, not with a silence "
+                "no microphone records.")
+    return ("**Measured from silence.** \"Nothing here\" is digital silence (for raw samples, or for a clip "
+            "without pauses, there is no room to hold still), so the room between sounds can count as "
+            "something.")
+
+
 def sensitivity_vs_contribution(saliency: float, contribution: float) -> str:
     """Why saliency lights up silence, told with the on-sound shares of this clip's two maps."""
     sal, con = 100 * saliency, 100 * contribution
