@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import shutil
 
@@ -119,7 +120,11 @@ def test_examples(tmp_path: Path) -> None:
     assert {c["label"] for c in listing["clips"]} == set(CLASSES)
     # real recordings from test-split speakers, tracks and kits, each with its package and licence
     reals = {c["path"]: c for c in listing["clips"] if c["origin"] == "real"}
-    assert set(reals) == {"speech_person.wav", "music_song.wav", "percussion_drums.wav", "percussion_claps.wav"}
+    assert set(reals) == {"speech_person.wav", "music_song.wav", "percussion_drums.wav", "percussion_claps.wav",
+                          "speech_room.wav"}
+    from explainer.features import sounding
+    room = torch.from_numpy(_read(tmp_path / "speech_room.wav"))
+    assert 0.3 < float(sounding(room).float().mean()) < 0.7  # words and pauses, for the explanation tests
     from explainer.data.sources import build_inventory
     test_names = {n for pools in build_inventory(DataConfig()).pools["test"].values() for p in pools
                  if p.kind == "real" for n in p.choices["name"]}
