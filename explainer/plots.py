@@ -1257,7 +1257,7 @@ def randomisation_plot(analysis: Analysis, arch: str, method: str, trained, chec
 
     r = analysis.models[arch]
     n = _wave(analysis).size
-    curves = [method_curve(trained, r.input_kind, n, method), method_curve(check["randomised"], r.input_kind, n, method)]
+    curves = [method_curve(m, r.input_kind, n, method) for m in (trained, check["randomised"])]
     fig = _figure(12, 4.2)
     grid = fig.add_gridspec(2, 3)
     ax_c = fig.add_subplot(grid[:, 2])
@@ -1312,8 +1312,8 @@ def agreement_plot(analysis: Analysis, arch: str, result: dict) -> Figure:
     ax.set_xlim(0, n / SR)
     ax.set_yticks([])
     _seconds_axis(ax)
-    ax.set_title(f"{model_title(arch)}: every method on your clip (orange: contribution, blue: sensitivity)",
-                 fontsize=12)
+    fig.suptitle(f"{model_title(arch)}: every method on your clip (orange: contribution, blue: the others; "
+                 "green: the clip sounds)", fontsize=12)
     axm = fig.add_subplot(grid[0, 2])
     mat = np.asarray(result["matrix"], dtype=float)
     axm.imshow(mat, cmap="RdBu_r", vmin=-1, vmax=1)

@@ -263,7 +263,8 @@ def compare_caption(analysis: Analysis, method: str) -> str:
                  "128 frames of a clip.")
     if method in plots.SIGNED_METHODS:
         meaning = ("A high curve means \"this moment of the clip added most to the model's answer\", measured "
-                   "against the silent reference; a pause that holds nothing adds nothing.")
+                   "against the reference (the room of your clip, or silence); a pause that holds nothing adds "
+                   "nothing.")
     else:
         meaning = ("A high curve means \"changing the sound here would move this model's answer most\": "
                    "sensitivity, which can be high in a pause where nothing made the answer.")
@@ -647,8 +648,8 @@ def sensitivity_vs_contribution(saliency: float, contribution: float) -> str:
             f"input × gradient {con:.0f}%. Saliency is the size of the gradient: how much the answer *would* move "
             "if the sound here changed. In a pause the model would notice a sound appear, so the gradient there "
             "can be large although nothing in the pause made the answer. Input × gradient multiplies that "
-            "gradient by how far each cell is from the silent reference, so a cell that holds nothing adds "
-            "(nearly) nothing: it shows what in this clip made the answer.")
+            "gradient by how far each cell is from the reference (your room, or silence), so a cell that holds "
+            "nothing adds (nearly) nothing: it shows what in this clip made the answer.")
 
 
 def randomisation_text(check: dict, method: str, arch: str) -> str:
@@ -686,8 +687,8 @@ def agreement_text(result: dict, arch: str) -> str:
             "would have *noticed* a sound there, not used one.")
 
 
-CURVES_HEADERS = ["model", "deletion, most relevant first", "deletion, least relevant first",
-                  "insertion, most relevant first", "insertion, least relevant first", "beats its reverse?"]
+CURVES_HEADERS = ["model", "deletion, most first", "deletion, least first", "insertion, most first",
+                  "insertion, least first", "beats its reverse?"]
 
 
 def curves_rows(analysis: Analysis, method: str | None = None) -> list[list]:
@@ -710,8 +711,9 @@ def curves_note(analysis: Analysis, method: str | None = None) -> str:
     rows = curves_rows(analysis, method)
     wins = sum(row[-1] == "yes" for row in rows)
     return (f"Each number is the mean probability of the model's own answer, in %, while 0–50% of the clip's "
-            f"time is removed (deletion) or put back into the silent reference (insertion), in the order of its "
-            f"{plots.METHOD_TITLES.get(method, method)} map or in the reverse order. A faithful map makes deletion "
+            f"time is replaced by the reference (deletion: your clip's room where it has pauses, else silence) "
+            f"or put back into it (insertion), most relevant first in the order of its "
+            f"{plots.METHOD_TITLES.get(method, method)} map, or least relevant first. A faithful map makes deletion "
             f"fall faster and insertion rise faster than its reverse. On this clip, {wins} of {len(rows)} maps do.")
 
 
