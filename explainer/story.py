@@ -904,14 +904,25 @@ def _step_attr(a: Analysis) -> str:
             continue
         f = r.faithfulness.get(method, {}).get("score")
         ftxt = "" if f is None else f", faithfulness {f:+.2f}"
+        on = r.on_sound.get(method)
+        otxt = (f", {100 * on:.0f}% of its map on the sound" if on is not None and 0.05 <= a.sounding_share <= 0.9
+                else "")
         parts.append(f"{title(arch)}: {r.top} ({_pct(r.probabilities[r.target])}), listens hardest at "
-                     f"{float(np.argmax(c)) * TIME_STEP_S:.2f} s{ftxt}")
+                     f"{float(np.argmax(c)) * TIME_STEP_S:.2f} s{otxt}{ftxt}")
     lst = "\n".join(f"- {p}" for p in parts)
     caution = (" These models are untrained, so the maps show structure but no meaning."
                if is_untrained(a) else "")
-    return ("Finally: *why* did each model answer as it did? An attribution method gives every input cell a score "
-            f"for how much it pushed the answer. Here is {plots.METHOD_TITLES.get(method, method)}, collapsed onto "
-            f"time so the models can be compared on one axis:\n\n{lst}\n\nA map is only worth trusting if hiding the "
+    if method in plots.SIGNED_METHODS:
+        kind = ("what each cell *added* to the answer compared with a reference (your clip's room, or silence), so "
+                "a pause that holds nothing scores nothing")
+    else:
+        kind = ("how much the answer *would* move if each cell changed: sensitivity, which can be high in a pause "
+                "where nothing made the answer")
+    sound = (f" The clip sounds in {100 * a.sounding_share:.0f}% of its 10 ms steps; a map that sits on the sound "
+             "scores well above that." if 0.05 <= a.sounding_share <= 0.9 else "")
+    return ("Finally: *why* did each model answer as it did? An attribution method gives every input cell a score. "
+            f"Here is {plots.METHOD_TITLES.get(method, method)}: {kind}. It is collapsed onto time so the models can "
+            f"be compared on one axis:\n\n{lst}\n\n{sound.strip()} A map is only worth trusting if hiding the "
             "cells it marks hurts the model more than hiding as many cells elsewhere: that is the faithfulness "
             "score. Go to a "
             "model's tab to see its map on its own input, or to *Hear the explanation* to listen to only the "
