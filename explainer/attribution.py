@@ -142,8 +142,9 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
         n_samples: the clip's length at 16 kHz.
 
     Returns:
-        For the spectrogram and LFCC inputs of a clip with both sound and pauses (at least 5 %
-        and at least 10 % of its steps): each row's median over the input's pause steps, held
+        For the spectrogram and LFCC inputs of a clip with both sound and pauses (sound in at
+        least 5 % of its steps, pauses in at least 10 %): each row's median over the input's
+        pause steps, held
         for the whole clip (LFCC deltas set to zero, as in :func:`reference_input`; the 128x128
         picture's padding kept as it is). Otherwise, and always for the waveform (whose room
         cannot be held still sample by sample), :func:`reference_input`.
