@@ -289,11 +289,11 @@ def _overlay(session, arch, method, target_name, opacity, progress=None):
                                                                           r.reference)}
         session.overlays[key] = (attr, check)
     fig = plots.attribution_overlay(a, arch, attr, method, a.classes[target], opacity)
-    on = attribution.on_sound_share(attr, r.input_kind, a.clip.waveform)["share"]
+    on = attribution.on_sound_share(attr, r.input_kind, a.clip.waveform.shape[-1], a.sounding)
     text = story.faithfulness_text(check, a.classes[target], method, on, a.sounding_share)
     if method in plots.SIGNED_METHODS:
         text += "\n\n" + story.reference_text(r.reference_kind, method)
-    if method in ("saliency", "input_x_gradient") and 0.05 <= a.sounding_share <= 0.9:
+    if method in ("saliency", "input_x_gradient") and a.has_pauses:
         other = "input_x_gradient" if method == "saliency" else "saliency"
         shares = {method: on, other: _on_sound(session, arch, other, target)}
         text += "\n\n" + story.sensitivity_vs_contribution(shares["saliency"], shares["input_x_gradient"])
@@ -311,7 +311,7 @@ def _on_sound(session, arch, method, target) -> float:
         attr, _, check = analysis_mod.explain(get_set(a.set_name), arch, r.x, method, target,
                                               a.clip.waveform.shape[-1], faithfulness=False, reference=r.reference)
         session.overlays[key] = (attr, check or None)
-    return attribution.on_sound_share(session.overlays[key][0], r.input_kind, a.clip.waveform)["share"]
+    return attribution.on_sound_share(session.overlays[key][0], r.input_kind, a.clip.waveform.shape[-1], a.sounding)
 
 
 def check_every_map(session, progress=gr.Progress()):

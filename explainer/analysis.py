@@ -24,7 +24,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from . import attribution
 from .audio import Clip
 from .features import DEFAULT as FEATURES
-from .features import representation_sizes, sounding
+from .features import has_pauses, representation_sizes, sounding
 from .inspect import Trace, trace
 from .pretrained import ModelSet
 
@@ -90,6 +90,11 @@ class Analysis:
     def sounding_share(self) -> float:
         """Share of the clip's 10 ms steps that sound."""
         return float(self.sounding.mean()) if self.sounding is not None and self.sounding.size else 0.0
+
+    @property
+    def has_pauses(self) -> bool:
+        """Whether the clip holds both sound and pauses (:func:`explainer.features.has_pauses`)."""
+        return has_pauses(self.sounding_share)
 
     def _method_dict(self, r: ModelResult, m: str) -> dict:
         out = {"time_curve": [round(float(v), 4) for v in r.time_curves[m]],
@@ -355,12 +360,7 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
             tick(f"{arch}: forward")
             for method in methods:
                 with _timed(timings, f"{method}:{arch}"):
-                    attr, info = _attribute(model, x, method, target, ref)
-                    result.attributions[method] = attr
-                    result.time_curves[method] = attribution.method_curve(attr, model.input_kind, n_samples, method)
-                    result.on_sound[method] = _on_sound(attr, model.input_kind, n_samples, steps_sounding)
-                    if info:
-                        result.method_info[method] = info
+                    attr = _add_map(result, model, method, n_samples, steps_sounding)
                 if faithfulness:
                     with _timed(timings, f"faithfulness:{arch}"):
                         result.faithfulness[method] = _deletion(model, x, attr, target, ref)
@@ -376,11 +376,15 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
                     timings_ms=timings, sounding=steps_sounding)
 
 
-def _on_sound(attr: torch.Tensor, kind: str, n_samples: int, steps: np.ndarray) -> float:
-    """Share of the map's positive time mass on the sounding steps (see attribution.on_sound_share)."""
-    curve = attribution.positive_curve(attr, kind, n_samples)
-    total = float(curve.sum())
-    return float(curve[steps].sum() / total) if total > 0 else 0.0
+def _add_map(r: ModelResult, model: nn.Module, method: str, n_samples: int, steps_sounding: np.ndarray) -> torch.Tensor:
+    """Compute one method's map for ``r`` and keep it with its time curve, on-sound share and accuracy."""
+    attr, info = _attribute(model, r.x, method, r.target, r.reference)
+    r.attributions[method] = attr
+    r.time_curves[method] = attribution.method_curve(attr, r.input_kind, n_samples, method)
+    r.on_sound[method] = attribution.on_sound_share(attr, r.input_kind, n_samples, steps_sounding)
+    if info:
+        r.method_info[method] = info
+    return attr
 
 
 def _display_features(inputs: dict[str, torch.Tensor], model_set: ModelSet, wave: torch.Tensor):
@@ -505,11 +509,7 @@ def add_curves(result: Analysis, model_set: ModelSet, method: str | None = None,
                 progress(k / max(1, len(result.models)), f"{arch}: deletion and insertion")
             model = model_set.models[arch]
             if method not in r.attributions:
-                r.attributions[method], info = _attribute(model, r.x, method, r.target, r.reference)
-                r.time_curves[method] = attribution.method_curve(r.attributions[method], r.input_kind,
-                                                                 result.clip.waveform.shape[-1], method)
-                if info:
-                    r.method_info[method] = info
+                _add_map(r, model, method, result.clip.waveform.shape[-1], result.sounding)
             with _timed(result.timings_ms, f"curves:{arch}"):
                 r.curves[method] = _curves(model, r.x, r.attributions[method], r.target, r.reference)
     return result

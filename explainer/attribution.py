@@ -32,7 +32,7 @@ import torch
 from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency
 from torch import nn
 
-from .features import SAMPLE_RATE, sounding, time_grid
+from .features import SAMPLE_RATE, has_pauses, time_grid
 
 METHODS = ("input_x_gradient", "saliency", "integrated_gradients", "gradcam", "occlusion", "smoothgrad")
 # methods whose maps say what the clip added to the score against the reference, with a sign
@@ -142,8 +142,8 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
         n_samples: the clip's length at 16 kHz.
 
     Returns:
-        For the spectrogram and LFCC inputs of a clip with both sound and pauses (sound in at
-        least 5 % of its steps, pauses in at least 10 %): each row's median over the input's
+        For the spectrogram and LFCC inputs of a clip with both sound and pauses
+        (:func:`explainer.features.has_pauses`): each row's median over the input's
         pause steps, held
         for the whole clip (LFCC deltas set to zero, as in :func:`reference_input`; the 128x128
         picture's padding kept as it is). Otherwise, and always for the waveform (whose room
@@ -153,11 +153,10 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
     fallback = reference_input(x, kind)
     if kind in (None, "waveform") or kind not in _NDIM or x.shape[0] != 1 or steps.size == 0:
         return fallback
-    share = float(steps.mean())
-    if share < 0.05 or share > 0.9:
+    if not has_pauses(float(steps.mean())):
         return fallback
     start, step, n = time_grid(kind, n_samples)
-    axis = _TIME_AXIS.get(kind, x.ndim - 1)
+    axis = _time_axis(kind, x)
     if x.shape[axis] != n:
         return fallback
     centres = start + step * np.arange(n)
@@ -173,6 +172,16 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
     padding = torch.from_numpy(~inside)
     room[..., padding] = xt[..., padding]
     return room.movedim(-1, axis).contiguous()
+
+
+def _reference(x: torch.Tensor, kind: str | None, reference: torch.Tensor | None) -> torch.Tensor:
+    """The caller's reference shaped like ``x``, or :func:`reference_input` when it gave none."""
+    return reference_input(x, kind) if reference is None else reference.detach().to(x).expand_as(x)
+
+
+def _time_axis(kind: str | None, x: torch.Tensor) -> int:
+    """The time axis of a batched input (or batched map) ``x`` of this kind."""
+    return _TIME_AXIS.get(kind, x.ndim - 1)
 
 
 def _target(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
@@ -277,7 +286,7 @@ def attribute(
         x = torch.nan_to_num(x.detach().clone())  # Captum flips requires_grad on its input: never on the caller's
         model.eval()
         t = _target(model, x, target)
-        ref = reference_input(x, kind) if reference is None else reference.detach().to(x).expand_as(x)
+        ref = _reference(x, kind, reference)
         if method == "saliency":
             attr = Saliency(model).attribute(x.requires_grad_(), target=t)  # |d score / d x|
         elif method == "input_x_gradient":
@@ -348,7 +357,7 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target: int | torch.
     with model_lock(model), torch.inference_mode(False), torch.enable_grad():
         x = torch.nan_to_num(x.detach().clone())
         model.eval()
-        ref = reference_input(x, kind) if reference is None else reference.detach().to(x).expand_as(x)
+        ref = _reference(x, kind, reference)
         attr, info = _integrated_gradients(model, x, _target(model, x, target), kind, n_steps, cfg, ref)
     return torch.nan_to_num(attr.detach().to(x.dtype)).contiguous(), info
 
@@ -368,7 +377,7 @@ def _single(attr, kind: str) -> torch.Tensor:
 def time_mass(attr, kind: str) -> np.ndarray:
     """Attribution mass per step of the input's own time axis: sum of ``|attr|`` over the other axes."""
     a = _single(attr, kind).abs()
-    axis = _TIME_AXIS.get(kind, a.ndim - 1)
+    axis = _time_axis(kind, a)
     other = tuple(d for d in range(a.ndim) if d != axis)
     return a.sum(dim=other).double().numpy()
 
@@ -491,7 +500,7 @@ def deletion_check(
             idx = torch.randperm(cells, generator=gen)[:k].to(x.device)
             masks.append(torch.zeros(cells, dtype=torch.bool, device=x.device).index_fill_(0, idx, True).view(top.shape))
     masks = torch.cat(masks).expand(len(masks), *x.shape[1:])
-    ref = reference_input(x, kind) if reference is None else reference.detach().to(x)
+    ref = _reference(x, kind, reference)
     variants = torch.where(masks, ref, x)  # (1 + n_random, ...)
     with model_lock(model), torch.no_grad():
         model.eval()
@@ -522,33 +531,29 @@ def method_curve(attr, kind: str, n_samples: int, method: str) -> np.ndarray:
     return time_curve(attr, kind, n_samples)
 
 
-def on_sound_share(attr, kind: str, wave: torch.Tensor) -> dict[str, float]:
+def on_sound_share(attr, kind: str, n_samples: int, steps_sounding) -> float:
     """How much of a map's positive mass falls on the parts of the clip that sound.
 
     Args:
         attr: one clip's map, shaped like the model input.
         kind: the model's ``input_kind``.
-        wave: the clip, ``(1, samples)`` or ``(1, 1, samples)`` at 16 kHz.
+        n_samples: length of the 16 kHz clip behind the input.
+        steps_sounding: bool per 10 ms step of the clip (:func:`explainer.features.sounding`).
 
     Returns:
-        ``share``: the positive time mass (see :func:`positive_curve`) on the 10 ms
-        steps that :func:`explainer.features.sounding` marks, over all of it (0 when
-        the map has none); ``sounding_share``: the share of steps that sound, which
-        is what a map spread evenly over the clip would score.
+        The positive time mass (see :func:`positive_curve`) on the sounding steps, over
+        all of it; 0 when the map has none. A map spread evenly over the clip scores the
+        share of steps that sound.
     """
-    wave = torch.as_tensor(wave).reshape(1, 1, -1)
-    steps = sounding(wave)[0].numpy()
-    curve = positive_curve(attr, kind, wave.shape[-1])
+    steps = np.asarray(steps_sounding, dtype=bool).ravel()
+    curve = positive_curve(attr, kind, n_samples)
     total = float(curve.sum())
-    return {"share": float(curve[steps].sum() / total) if total > 0 else 0.0,
-            "sounding_share": float(steps.mean()) if steps.size else 0.0}
+    return float(curve[steps].sum() / total) if total > 0 else 0.0
 
 
 CURVE_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # shares of the clip's time removed or inserted
 
 
-def _time_axis(kind: str | None, x: torch.Tensor) -> int:
-    return _TIME_AXIS.get(kind, x.ndim - 1)
 
 
 def deletion_curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
@@ -600,7 +605,7 @@ def deletion_curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, targe
     score = torch.zeros(n_seg, dtype=torch.float64).index_add_(0, seg_of_step, a.double().cpu())
     most = torch.argsort(score, descending=True, stable=True)
     least = torch.argsort(score, descending=False, stable=True)
-    ref = reference_input(x, kind) if reference is None else reference.detach().to(x)
+    ref = _reference(x, kind, reference)
     shape = [1] * x.ndim
     shape[axis] = steps
     variants = []

@@ -267,6 +267,13 @@ def sounding(wave: torch.Tensor, cfg: FeatureConfig = DEFAULT) -> torch.Tensor:
     return (db > threshold) & (db > SOUND_MIN_DBFS)
 
 
+def has_pauses(sounding_share: float) -> bool:
+    """Whether a clip with this share of sounding steps holds both sound and pauses worth the name:
+    sound in at least 5 % of its steps and pauses in at least 10 %. Only such a clip has a room to
+    measure from, and an "on the sound" share that means anything."""
+    return 0.05 <= sounding_share <= 0.9
+
+
 def representation_sizes(n_samples: int, cfg: FeatureConfig = DEFAULT) -> list[dict]:
     """Element counts and float32 bytes of each representation of a clip.
 

@@ -381,7 +381,7 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
         faith = r.faithfulness.get(method, {})
         score = f"  ·  faithfulness {_signed(faith['score'])}" if "score" in faith else ""
         on = r.on_sound.get(method)
-        on = f"  ·  {100 * on:.0f}% on the sound" if on is not None and 0.05 <= analysis.sounding_share <= 0.9 else ""
+        on = f"  ·  {100 * on:.0f}% on the sound" if on is not None and analysis.has_pauses else ""
         guess = "random guess: " if analysis.set_name == "untrained" else ""
         label = f"{model_title(arch)} → {guess}{r.top} {100 * float(r.probabilities[r.target]):.0f}%{on}{score}"
         ax.text(0.003, y0 + 0.95, label, ha="left", va="top", fontsize=12, transform=ax.get_yaxis_transform(),
@@ -1210,7 +1210,7 @@ _SOUND_SHADE = "#dff0d8"  # pale green behind the parts of the clip that sound
 
 def _shade_sounding(ax, analysis: Analysis, y0: float, y1: float) -> None:
     """Pale bands behind the 10 ms steps where the clip sounds (features.sounding)."""
-    steps = getattr(analysis, "sounding", None)
+    steps = analysis.sounding
     if steps is None or not np.any(steps):
         return
     t = np.arange(steps.size) * 0.01

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import plots
 from .features import DEFAULT as CFG
-from .features import n_frames
+from .features import has_pauses, n_frames
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -618,7 +618,7 @@ def convergence_text(info: dict) -> str:
 
 def on_sound_text(share: float | None, sounding_share: float, method: str) -> str:
     """Where the map's evidence sits: on the sound or on the pauses."""
-    if share is None or not 0.05 <= sounding_share <= 0.9:
+    if share is None or not has_pauses(sounding_share):
         return ""  # a clip without pauses (or without sound) has no "off the sound" to speak of
     name = plots.METHOD_TITLES.get(method, method)
     what = ("evidence for the answer" if method in plots.SIGNED_METHODS else "sensitivity")
@@ -905,8 +905,7 @@ def _step_attr(a: Analysis) -> str:
         f = r.faithfulness.get(method, {}).get("score")
         ftxt = "" if f is None else f", faithfulness {f:+.2f}"
         on = r.on_sound.get(method)
-        otxt = (f", {100 * on:.0f}% of its map on the sound" if on is not None and 0.05 <= a.sounding_share <= 0.9
-                else "")
+        otxt = f", {100 * on:.0f}% of its map on the sound" if on is not None and a.has_pauses else ""
         parts.append(f"{title(arch)}: {r.top} ({_pct(r.probabilities[r.target])}), listens hardest at "
                      f"{float(np.argmax(c)) * TIME_STEP_S:.2f} s{otxt}{ftxt}")
     lst = "\n".join(f"- {p}" for p in parts)
@@ -919,7 +918,7 @@ def _step_attr(a: Analysis) -> str:
         kind = ("how much the answer *would* move if each cell changed: sensitivity, which can be high in a pause "
                 "where nothing made the answer")
     sound = (f" The clip sounds in {100 * a.sounding_share:.0f}% of its 10 ms steps; a map that sits on the sound "
-             "scores well above that." if 0.05 <= a.sounding_share <= 0.9 else "")
+             "scores well above that." if a.has_pauses else "")
     return ("Finally: *why* did each model answer as it did? An attribution method gives every input cell a score. "
             f"Here is {plots.METHOD_TITLES.get(method, method)}: {kind}. It is collapsed onto time so the models can "
             f"be compared on one axis:\n\n{lst}\n\n{sound.strip()} A map is only worth trusting if hiding the "

@@ -161,6 +161,7 @@ def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_fi
     later = analysis.add_curves(analysis.analyze(load(wav_file), ms, ("input_x_gradient",)), ms, "saliency")
     for r in later.models.values():  # curves of a method the analysis had not run: its map is made first
         assert "saliency" in r.attributions and set(r.curves) == {"saliency"}
+        assert 0.0 <= r.on_sound["saliency"] <= 1.0  # kept like every map the analysis makes
 
 
 # ---------------------------------------------------------------- the shipped set on a real recording
