@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from . import attribution
+from . import attribution, trust
 from .audio import Clip
 from .features import DEFAULT as FEATURES
 from .features import has_pauses, representation_sizes, sounding
@@ -261,13 +261,13 @@ def _attribute(model: nn.Module, x: torch.Tensor, method: str, target: int,
 def _curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
             reference: torch.Tensor | None = None) -> dict:
     fast = fast_copy(model)
-    return attribution.deletion_curves(fast, _fast_input(model, x), attr, target, reference=reference)
+    return trust.deletion_curves(fast, _fast_input(model, x), attr, target, reference=reference)
 
 
 def _deletion(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
               reference: torch.Tensor | None = None) -> dict:
     fast = fast_copy(model)
-    return attribution.deletion_check(fast, _fast_input(model, x), attr, target, reference=reference)
+    return trust.deletion_check(fast, _fast_input(model, x), attr, target, reference=reference)
 
 
 def _lock(model_set: ModelSet) -> threading.Lock:
@@ -410,7 +410,7 @@ def _display_features(inputs: dict[str, torch.Tensor], model_set: ModelSet, wave
 
 def curves_for(model_set: ModelSet, arch: str, x: torch.Tensor, attr: torch.Tensor, target: int,
                reference: torch.Tensor | None = None) -> dict:
-    """Deletion and insertion curves of one map (:func:`attribution.deletion_curves`), under the set's lock."""
+    """Deletion and insertion curves of one map (:func:`trust.deletion_curves`), under the set's lock."""
     with _lock(model_set):
         return _curves(model_set.models[arch], x, attr, target, reference)
 
@@ -449,7 +449,7 @@ def explain(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target
 
 def sanity_check(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target: int,
                  trained: torch.Tensor | None = None, reference: torch.Tensor | None = None, progress=None) -> dict:
-    """The cascading randomisation check of one model's map (:func:`attribution.randomisation_check`).
+    """The cascading randomisation check of one model's map (:func:`trust.randomisation_check`).
 
     Runs on a randomised copy of the original model (never the shared one), under the set's lock.
     """
@@ -457,7 +457,7 @@ def sanity_check(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, t
         raise ValueError(f"unknown attribution method {method!r}; choose from {list(attribution.METHODS)}")
     model = model_set.models[arch]
     with _lock(model_set):
-        return attribution.randomisation_check(model, x, method, target, trained=trained, reference=reference,
+        return trust.randomisation_check(model, x, method, target, trained=trained, reference=reference,
                                                progress=progress)
 
 
@@ -480,7 +480,7 @@ def agreement(model_set: ModelSet, arch: str, x: torch.Tensor, target: int, n_sa
                     progress(k / len(methods), f"{m} for {arch}")
                 maps[m] = _attribute(model, x, m, target, reference)[0]
     curves = {m: attribution.method_curve(maps[m], model.input_kind, n_samples, m) for m in methods}
-    return {"curves": curves, "maps": {m: maps[m] for m in methods}, **attribution.method_agreement(curves)}
+    return {"curves": curves, "maps": {m: maps[m] for m in methods}, **trust.method_agreement(curves)}
 
 
 def add_faithfulness(result: Analysis, model_set: ModelSet, progress=None) -> Analysis:

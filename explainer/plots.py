@@ -1222,7 +1222,7 @@ def faithfulness_curves(curves: dict, target: str, method: str) -> Figure:
     """Deletion and insertion curves of one map, most- and least-relevant time first.
 
     Args:
-        curves: the dict of :func:`explainer.attribution.deletion_curves`.
+        curves: the dict of :func:`explainer.trust.deletion_curves`.
         target: the class whose probability is drawn.
         method: the method that made the map (for the title).
     """

@@ -15,7 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from explainer.attribution import METHODS, attribute, deletion_check, reference_input, time_curve
+from explainer.attribution import METHODS, attribute, reference_input, time_curve
+from explainer.trust import deletion_check
 from explainer.features import time_grid
 from explainer.listen import resynthesize
 from explainer.models import build, list_models

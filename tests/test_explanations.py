@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from explainer import analysis, attribution
+from explainer import analysis, attribution, trust
 from explainer.features import sounding
 from explainer.models import list_models
 
@@ -98,43 +98,43 @@ def test_deletion_curves_follow_the_evidence():
     attr = torch.zeros_like(x)
     attr[..., : t // 2] = 1.0  # the truth for class 1: its evidence is the first half
     attr[..., t // 2:] = -1.0
-    c = attribution.deletion_curves(model, x, attr, target=1)
-    assert c["fractions"] == list(attribution.CURVE_FRACTIONS)
+    c = trust.deletion_curves(model, x, attr, target=1)
+    assert c["fractions"] == list(trust.CURVE_FRACTIONS)
     dm, dl = c["deletion"]["most"], c["deletion"]["least"]
     assert dm[0] == dl[0] == pytest.approx(c["p_orig"])
     assert all(b <= a + 1e-6 for a, b in zip(dm, dm[1:]))  # removing evidence only lowers it
     assert c["areas"]["deletion_most"] < c["areas"]["deletion_least"]
     assert c["areas"]["insertion_most"] > c["areas"]["insertion_least"]
     assert c["beats_least"] and c["margin"] > 0
-    reversed_map = attribution.deletion_curves(model, x, -attr, target=1)  # a map that points the wrong way
+    reversed_map = trust.deletion_curves(model, x, -attr, target=1)  # a map that points the wrong way
     assert not reversed_map["beats_least"]
     with pytest.raises(ValueError, match="fractions"):
-        attribution.deletion_curves(model, x, attr, target=1, fractions=(0.1, 0.2))
+        trust.deletion_curves(model, x, attr, target=1, fractions=(0.1, 0.2))
     with pytest.raises(ValueError, match="does not match"):
-        attribution.deletion_curves(model, x, attr[..., :10], target=1)
+        trust.deletion_curves(model, x, attr[..., :10], target=1)
 
 
 def test_randomisation_leaves_the_model_alone_and_changes_the_map():
     model, x = Small(), torch.randn(1, 1, 400, generator=torch.Generator().manual_seed(3))
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    check = attribution.randomisation_check(model, x, "input_x_gradient", 0)
+    check = trust.randomisation_check(model, x, "input_x_gradient", 0)
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
     assert [name for group in check["stages"] for name in group] == ["head", "conv"]
     assert len(check["rank_correlation"]) == len(check["stages"]) == len(check["rank_correlation_abs"])
     assert all(-1.0 <= v <= 1.0 for v in check["rank_correlation"] + check["rank_correlation_abs"])
     assert check["randomised"].shape == x.shape
-    again = attribution.randomisation_check(model, x, "input_x_gradient", 0)
+    again = trust.randomisation_check(model, x, "input_x_gradient", 0)
     assert again["rank_correlation"] == check["rank_correlation"]  # seeded: the same clip, the same check
-    assert attribution.rank_correlation(x, x) == pytest.approx(1.0)
-    assert attribution.rank_correlation(x, -x) == pytest.approx(-1.0)
-    assert attribution.rank_correlation(torch.ones(5), x.flatten()[:5]) == 0.0  # constant: no ranking
+    assert trust.rank_correlation(x, x) == pytest.approx(1.0)
+    assert trust.rank_correlation(x, -x) == pytest.approx(-1.0)
+    assert trust.rank_correlation(torch.ones(5), x.flatten()[:5]) == 0.0  # constant: no ranking
 
 
 def test_method_agreement_is_a_symmetric_matrix():
     rng = np.random.default_rng(0)
     a = rng.random(100)
-    res = attribution.method_agreement({"m1": a, "m2": a[::-1].copy(), "m3": a * 2})
+    res = trust.method_agreement({"m1": a, "m2": a[::-1].copy(), "m3": a * 2})
     m = np.asarray(res["matrix"])
     assert res["methods"] == ["m1", "m2", "m3"]
     assert np.allclose(np.diag(m), 1.0) and np.allclose(m, m.T)
