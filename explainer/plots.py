@@ -228,6 +228,12 @@ def _ink(cmap, value: float) -> str:
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
+def _row_label(ax, y: float, text: str, fontsize: int = 12, pad: float = 1.5) -> None:
+    """The name of one row of a stacked-curves figure, at its top left, on a white box."""
+    ax.text(0.003, y, text, ha="left", va="top", fontsize=fontsize, transform=ax.get_yaxis_transform(),
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": pad})
+
+
 def _signed(v: float) -> str:
     """``+0.41`` style, never ``-0.00``."""
     return f"{round(float(v), 2) + 0.0:+.2f}"
@@ -366,8 +372,7 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
         ax.fill_between(t, base + 0.45 + 0.4 * w.min(1), base + 0.45 + 0.4 * w.max(1), color="#1f3b57", linewidth=0.5)
     else:
         ax.plot(np.arange(n) / SR, base + 0.45 + 0.4 * wave / peak, color="#1f3b57", linewidth=0.8)
-    ax.text(0.003, base + 0.95, "your clip", ha="left", va="top", fontsize=12, transform=ax.get_yaxis_transform(),
-            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5})
+    _row_label(ax, base + 0.95, "your clip")
     _shade_sounding(ax, analysis, -0.05, rows - 1)
     for i, arch in enumerate(archs):
         y0 = rows - 2 - i
@@ -384,8 +389,7 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
         on = f"  ·  {100 * on:.0f}% on the sound" if on is not None and analysis.has_pauses else ""
         guess = "random guess: " if analysis.set_name == "untrained" else ""
         label = f"{model_title(arch)} → {guess}{r.top} {100 * float(r.probabilities[r.target]):.0f}%{on}{score}"
-        ax.text(0.003, y0 + 0.95, label, ha="left", va="top", fontsize=12, transform=ax.get_yaxis_transform(),
-                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5})
+        _row_label(ax, y0 + 0.95, label)
     ax.set_ylim(-0.05, rows)
     ax.set_xlim(0, duration)
     ax.set_yticks([])
@@ -1306,8 +1310,7 @@ def agreement_plot(analysis: Analysis, arch: str, result: dict) -> Figure:
         ax.fill_between(t, y0, y0 + 0.8 * curve, color="#56B4E9" if m not in SIGNED_METHODS else "#E69F00",
                         alpha=0.9, linewidth=0)
         ax.axhline(y0, color="#bbbbbb", linewidth=0.8)
-        ax.text(0.003, y0 + 0.93, METHOD_TITLES.get(m, m), transform=ax.get_yaxis_transform(), ha="left", va="top",
-                fontsize=11, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.2})
+        _row_label(ax, y0 + 0.93, METHOD_TITLES.get(m, m), fontsize=11, pad=1.2)
     ax.set_ylim(0, rows)
     ax.set_xlim(0, n / SR)
     ax.set_yticks([])
