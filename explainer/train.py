@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from . import audio
 from .features import DEFAULT as FEATURES
-from .models import build, list_models
+from .models import build, list_models, model_class
 from .pretrained import PRETRAINED_DIR, save_weights, set_dir
 
 AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm", ".aac"}
@@ -39,21 +39,21 @@ class TrainConfig:
     clip_seconds: float = 3.2  # every clip is centre-cropped or zero-padded to this length
     batch_size: int = 32  # clips per optimiser step
     max_epochs: int = 20  # upper bound; early stopping usually ends sooner
-    # epochs by architecture, relative to max_epochs: more for the waveform CNN, which is cheap per epoch
-    # and still improving late; fewer for the ViT, the costliest per epoch, to keep all six within 45 min
-    epoch_scale: dict[str, float] = field(default_factory=lambda: {"waveform_cnn": 2.0, "spectrogram_vit": 0.75})
+    # each architecture's own departures from these settings (epochs, crops, weight averaging, learning
+    # rate, memory layout) live on its class, as ``training`` (explainer.models.layers.AudioModel); the
+    # dicts below override them by architecture name for one run
+    epoch_scale: dict[str, float] = field(default_factory=dict)  # epochs relative to max_epochs
     patience: int = 4  # epochs without a better validation score before stopping
     # no early stop before this: the one-cycle schedule gains most as its rate falls, so the default
     # runs every epoch of it and keeps the best by validation (stopping at 14 of 20 left the LFCC CNN
     # with weights from before the rate came down)
     min_epochs: int = 20
-    lr: float = 2e-3  # peak AdamW learning rate (the ViT uses half)
+    lr: float = 2e-3  # peak AdamW learning rate (times each model's lr_scale)
     weight_decay: float = 1e-2  # AdamW weight decay
     label_smoothing: float = 0.05  # softens targets so probabilities stay calibrated
     threads: int = 2  # torch intra-op threads; the shipped set was trained on 2 cores
     # models whose input length is free train on random crops: cheaper and a time-shift augmentation
-    crop_seconds: dict[str, float] = field(default_factory=lambda: {
-        "waveform_cnn": 2.0, "spectrogram_cnn": 2.0, "lfcc_cnn": 0.64, "tcn": 3.2})
+    crop_seconds: dict[str, float] = field(default_factory=dict)
     # random shift of whole spectrogram pictures along the mel axis, in bands, by input kind: the
     # baseline's Flatten ties each weight to one mel row, so it only generalises to unseen pitches
     # when training moves sounds up and down a little
@@ -64,9 +64,9 @@ class TrainConfig:
     gain_db: tuple[float, float] = (-12.0, 6.0)  # random gain range applied per clip
     noise_snr_db: tuple[float, float] = (15.0, 45.0)  # random background noise, relative to the clip
     noise_probability: float = 0.5  # share of clips that get background noise
-    # exponential moving average of the weights, by architecture: validation and the saved model use the
-    # average, which smooths the epoch-to-epoch swings of models that jump around (the waveform CNN)
-    ema_decay: dict[str, float] = field(default_factory=lambda: {"waveform_cnn": 0.99})
+    # exponential moving average of the weights: validation and the saved model use the average, which
+    # smooths the epoch-to-epoch swings of models that jump around
+    ema_decay: dict[str, float] = field(default_factory=dict)
     sequence_weight: float = 1.0  # weight of the tcn's frame loss on sequence clips
     # bfloat16 autocast for the training passes (weights and the saved model stay float32): measured
     # on the 2 development cores, 1.4x (TCN) to 3x (beginner CNN, full-width LFCC CNN) faster steps
@@ -278,26 +278,41 @@ def frame_accuracy(model: torch.nn.Module, waves: torch.Tensor, frame_labels: to
     return round((pred[mask] == frame_labels[mask]).float().mean().item(), 4)
 
 
+def model_settings(arch: str, cfg: TrainConfig) -> dict:
+    """One architecture's training settings: its class's ``training`` overrides, then the run's.
+
+    Returns ``epoch_scale``, ``crop_seconds`` (``None``: whole clips), ``ema_decay``
+    (``None``: no averaging), ``lr_scale`` and ``channels_last``.
+    """
+    out = {"epoch_scale": 1.0, "crop_seconds": None, "ema_decay": None, "lr_scale": 1.0, "channels_last": False}
+    out.update(getattr(model_class(arch), "training", {}))
+    for key in ("epoch_scale", "crop_seconds", "ema_decay"):
+        if arch in getattr(cfg, key):
+            out[key] = getattr(cfg, key)[arch]
+    return out
+
+
 def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Module, dict]:
     """Train one architecture with AdamW, a cosine schedule and early stopping on validation accuracy."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = build(arch, n_classes=len(data.classes))
-    channels_last = arch == "lfcc_cnn"  # measured: 1.4x faster conv backward on CPU for this wide grid
-    lr = cfg.lr / 2 if arch == "spectrogram_vit" else cfg.lr
+    own = model_settings(arch, cfg)
+    channels_last = own["channels_last"]
+    lr = cfg.lr * own["lr_scale"]
     params = [p for n, p in model.named_parameters() if not n.startswith("front_end.")]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
     train_w, train_y = data.waves["train"], data.labels["train"]
     steps_per_epoch = math.ceil(len(train_w) / cfg.batch_size)
-    scale = cfg.epoch_scale.get(arch, 1.0)  # a longer schedule keeps its early-stop floor and patience in proportion
+    scale = own["epoch_scale"]  # a longer schedule keeps its early-stop floor and patience in proportion
     max_epochs, min_epochs = max(1, round(cfg.max_epochs * scale)), round(cfg.min_epochs * scale)
     patience = max(1, round(cfg.patience * scale))
     total = steps_per_epoch * max_epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.15)
-    crop = cfg.crop_seconds.get(arch)
+    crop = own["crop_seconds"]
     crop = int(crop * audio.SAMPLE_RATE) if crop else None
-    seq = data.sequences.get("train") if hasattr(model, "frame_logits") else None
-    decay = cfg.ema_decay.get(arch)
+    seq = data.sequences.get("train") if model.frame_level else None
+    decay = own["ema_decay"]
     ema = None if decay is None else torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True)
     judged = model if ema is None else ema.module  # the weights that are validated and kept
@@ -352,7 +367,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
     model.eval()
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
-            "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay}
+            "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
+            "epoch_scale": scale}
     return model, info
 
 
@@ -383,7 +399,7 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
         m["split"] = test_split
         m.update(origin_metrics(pred, data.labels[test_split], data.origins.get(test_split, []),
                                 data.sources.get(test_split, []), data.classes))
-        if hasattr(model, "frame_logits") and test_split in data.sequences:
+        if model.frame_level and test_split in data.sequences:
             m["frame_accuracy"] = frame_accuracy(model, *data.sequences[test_split])
         x = model.front_end(torch.zeros(1, 1, int(cfg.clip_seconds * audio.SAMPLE_RATE)))
         card["models"][arch] = {

@@ -3,22 +3,24 @@
 Every model shares one interface: ``input_kind``, a differentiable ``front_end``
 mapping ``(B, 1, samples)`` 16 kHz audio to the model input ``x``, and
 ``forward(x) -> logits (B, n_classes)``. Training, analysis and the app never
-branch on an architecture's name.
+branch on an architecture's name: what differs between architectures is declared
+on each class (see :class:`explainer.models.layers.AudioModel`).
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 from torch import nn
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
-# the order the app shows them in: from raw samples to a transformer
-ORDER = ["waveform_cnn", "spectrogram_cnn", "baseline_cnn", "lfcc_cnn", "tcn", "spectrogram_vit"]
+_REGISTRY: dict[str, type[nn.Module]] = {}
 
 
 def register_model(name: str):
-    """Class decorator that adds an architecture to the registry under ``name``."""
+    """Class decorator that adds an architecture to the registry under ``name``.
+
+    The class's own attributes (``order``, ``title``, ``frame_level``, ``training``, ...;
+    see :class:`explainer.models.layers.AudioModel`) are all the rest of the package
+    reads about it, so registering a class is the only step that adds a model.
+    """
 
     def add(cls):
         _REGISTRY[name] = cls
@@ -34,9 +36,41 @@ def _load_all() -> None:
 
 
 def list_models() -> list[str]:
-    """Names of every architecture, in display order."""
+    """Names of every registered architecture, in display order (each class's ``order``, then name)."""
     _load_all()
-    return [n for n in ORDER if n in _REGISTRY]
+    return sorted(_REGISTRY, key=lambda n: (getattr(_REGISTRY[n], "order", 100), n))
+
+
+def model_class(name: str) -> type[nn.Module]:
+    """The registered class of ``name``; raises ``KeyError`` listing the valid names."""
+    _load_all()
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown model {name!r}; valid names: {list_models()}")
+    return _REGISTRY[name]
+
+
+def title(name: str) -> str:
+    """How figures and captions name an architecture (its class's ``title``, else the registry name)."""
+    try:
+        return model_class(name).title or name
+    except KeyError:
+        return name
+
+
+def short_title(name: str) -> str:
+    """The architecture's name on a tab: its class's ``short_title``, else :func:`title`."""
+    try:
+        return model_class(name).short_title or title(name)
+    except KeyError:
+        return name
+
+
+def subtitle(name: str) -> str:
+    """What the architecture is, in a few words (its class's ``subtitle``), or ``""``."""
+    try:
+        return model_class(name).subtitle
+    except KeyError:
+        return ""
 
 
 def build(name: str, n_classes: int = 6, **options) -> nn.Module:
@@ -47,9 +81,7 @@ def build(name: str, n_classes: int = 6, **options) -> nn.Module:
     Raises:
         KeyError: ``name`` is not registered; the message lists the valid names.
     """
-    _load_all()
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown model {name!r}; valid names: {list_models()}")
+    cls = model_class(name)
     if n_classes < 2:
         raise ValueError(f"a classifier needs at least 2 classes, got {n_classes}")
-    return _REGISTRY[name](n_classes=n_classes, **options)
+    return cls(n_classes=n_classes, **options)

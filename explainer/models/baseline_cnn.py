@@ -19,6 +19,10 @@ class BaselineCNN(AudioModel):
     """
 
     input_kind = "mel128x128"
+    title = "Beginner CNN"
+    short_title = "Beginner CNN"
+    subtitle = "the classic tutorial CNN on a fixed 128 × 128 mel picture"
+    order = 30
     cam_layer = "relu2"  # Grad-CAM reads the rectified maps of the last conv, as it was designed to
     rf_axis = 1  # kernels are (freq, time)
 

@@ -12,14 +12,32 @@ from ..features import build_front_end
 class AudioModel(nn.Module):
     """Base of every architecture: owns the front-end for its ``input_kind``.
 
-    Subclasses set ``input_kind``, ``cam_layer`` (dotted name of the module whose
-    output Grad-CAM reads) and ``rf_axis`` (index of the time axis inside a conv
-    kernel tuple, used to compute receptive fields).
+    Everything the rest of the package needs to know about an architecture lives on
+    its class, so that training, analysis and the app never test a model's name:
+
+    - ``input_kind``: the front-end it reads (:data:`explainer.features.FRONT_ENDS`);
+    - ``cam_layer``: dotted name of the module whose output Grad-CAM reads;
+    - ``rf_axis``: index of the time axis inside a conv kernel tuple (receptive fields);
+    - ``title``, ``short_title`` and ``subtitle``: how figures, tabs and captions name it;
+    - ``order``: where it stands in every list, from raw samples to a transformer;
+    - ``frame_level``: whether it also offers ``frame_logits(x) -> (B, n, frames)``,
+      one answer per input frame;
+    - ``training``: its departures from the shared training settings, with keys
+      ``epoch_scale`` (epochs relative to the set's), ``crop_seconds`` (random crop
+      length, for models whose input length is free), ``ema_decay`` (moving average of
+      the weights), ``lr_scale`` (peak learning rate relative to the set's) and
+      ``channels_last`` (memory layout of the training passes).
     """
 
     input_kind: str = ""
     cam_layer: str = ""
     rf_axis: int = 0
+    title: str = ""
+    short_title: str = ""
+    subtitle: str = ""
+    order: int = 100
+    frame_level: bool = False
+    training: dict = {}
 
     def __init__(self, n_classes: int):
         super().__init__()

@@ -27,6 +27,11 @@ class SpectrogramCNN(AudioModel):
     """
 
     input_kind = "mel64"
+    title = "2D spectrogram CNN"
+    short_title = "2D spectrogram CNN"
+    subtitle = "a 2D CNN on the 64-band mel spectrogram"
+    order = 20
+    training = {"crop_seconds": 2.0}
     cam_layer = "block4"
     rf_axis = 1  # kernels are (freq, time)
 

@@ -38,6 +38,12 @@ class TCN(AudioModel):
     """
 
     input_kind = "mel_seq"
+    title = "TCN"
+    short_title = "TCN"
+    subtitle = "a temporal convolutional network: dilated causal 1D convolutions, one answer per 10 ms"
+    order = 50
+    frame_level = True
+    training = {"crop_seconds": 3.2}
     # Grad-CAM reads an early block: a late block's frame t sums evidence from up to 125 frames
     # before it, so its map lags behind the input that caused it (measured: deletion scores fall
     # from +0.11 at blocks.1 to -0.02 at blocks.4 on the shipped examples)

@@ -30,6 +30,13 @@ class WaveformCNN(AudioModel):
     """
 
     input_kind = "waveform"
+    title = "1D waveform CNN"
+    short_title = "1D waveform CNN"
+    subtitle = "a 1D CNN that reads the raw samples"
+    order = 10
+    # cheap per epoch and still improving late: twice the epochs, on 2 s crops, with averaged weights that
+    # smooth its epoch-to-epoch swings
+    training = {"epoch_scale": 2.0, "crop_seconds": 2.0, "ema_decay": 0.99}
     cam_layer = "block5"
     rf_axis = 0
 
