@@ -8,35 +8,26 @@ report of the command line.
 
 from __future__ import annotations
 
-import copy
-import threading
 import time
-import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from . import attribution, trust
 from .audio import Clip
 from .features import DEFAULT as FEATURES
-from .features import has_pauses, representation_sizes, sounding
+from .features import build_front_end, front_end_class, has_pauses, representation_sizes, sounding, stft_db
 from .inspect import Trace, trace
+from .models.fast import fast_copy, fast_input
 from .pretrained import ModelSet
 
 # the first is the primary map of every view (contribution); Grad-CAM is the cheap second opinion. Saliency
 # (sensitivity) is a choice in every view, computed when asked for: a third default map cost 0.14 x the
 # reference in bench and took the first answer past its budget
 DEFAULT_METHODS = ("input_x_gradient", "gradcam")
-_LOCKS: dict[int, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-_FAST: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
-# 2D CNNs whose convolutions run faster with channels-last memory on CPU (measured; the ViT ran slower)
-_CHANNELS_LAST = ("mel64", "mel128x128", "lfcc")
 
 
 @dataclass
@@ -65,7 +56,7 @@ class ModelResult:
     @property
     def reference_kind(self) -> str:
         """``"room"`` when the reference is the clip's own pauses, ``"silence"`` otherwise."""
-        if self.reference is None or self.input_kind == "waveform":
+        if self.reference is None:
             return "silence"
         plain = attribution.reference_input(self.x, self.input_kind)
         return "silence" if torch.equal(plain, self.reference) else "room"
@@ -85,6 +76,27 @@ class Analysis:
     models: dict[str, ModelResult]
     timings_ms: dict[str, float]
     sounding: np.ndarray | None = None  # bool per 10 ms step: where the clip sounds (features.sounding)
+    # display features computed on first use and kept with the analysis, so no figure recomputes them
+    _display: dict = field(default_factory=dict, repr=False)
+
+    def db(self, kind: str) -> np.ndarray:
+        """The clip's absolute log-mel in dB, ``(n_mels, frames)``, as the front-end of ``kind`` makes it
+        before any picture step (crop, padding, resize); computed once per analysis."""
+        key = f"db:{kind}"
+        if key not in self._display:
+            if kind in ("mel64", "mel_seq"):
+                self._display[key] = self.mel_db
+            else:
+                fe = build_front_end(kind)
+                with torch.inference_mode():
+                    self._display[key] = fe.db(self.clip.waveform.reshape(1, 1, -1).float())[0, 0].numpy()
+        return self._display[key]
+
+    def stft_db(self) -> np.ndarray:
+        """The clip's magnitude STFT in dB, ``(257, frames)`` (:func:`explainer.features.stft_db`); computed once."""
+        if "stft" not in self._display:
+            self._display["stft"] = stft_db(self.clip.waveform).numpy()
+        return self._display["stft"]
 
     @property
     def sounding_share(self) -> float:
@@ -134,7 +146,7 @@ class Analysis:
             }
             if r.frame_probabilities is not None:
                 entry["frame_top"] = [self.classes[i] for i in r.frame_probabilities.argmax(0)]
-                entry["frame_step_s"] = FEATURES.mel64_hop / FEATURES.sample_rate
+                entry["frame_step_s"] = front_end_class(r.input_kind).time_grid(self.clip.waveform.shape[-1])[1]
             models[arch] = entry
         return {
             "clip": {"duration_s": round(self.clip.duration_s, 4), "sample_rate": self.clip.sample_rate,
@@ -149,131 +161,27 @@ class Analysis:
         }
 
 
-class PolyphaseConv1d(nn.Module):
-    """A strided ``Conv1d`` rewritten as a stride-1 convolution over ``stride`` interleaved phases.
-
-    A kernel of ``k = m * s`` taps moving ``s`` samples at a time equals an ``m``-tap,
-    stride-1 kernel over the ``s`` polyphase channels of the input (sample ``n*s + r``
-    goes to channel ``r``, position ``n``). Same numbers, but the backward pass to the
-    input runs about 3x faster on CPU for the waveform CNN's 64-tap, stride-4 first layer.
-    """
-
-    def __init__(self, conv: nn.Conv1d):
-        super().__init__()
-        (self.stride,), (k,), (self.padding,) = conv.stride, conv.kernel_size, conv.padding
-        self.kernel = k
-        c_out, c_in, _ = conv.weight.shape
-        w = conv.weight.detach().view(c_out, c_in, k // self.stride, self.stride)  # (out, in, m, s)
-        self.weight = nn.Parameter(w.permute(0, 1, 3, 2).reshape(c_out, c_in * self.stride, -1).contiguous())
-        self.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone())
-
-    @staticmethod
-    def applies(conv: nn.Module) -> bool:
-        return (type(conv) is nn.Conv1d and conv.stride[0] > 1 and conv.kernel_size[0] % conv.stride[0] == 0
-                and conv.dilation == (1,) and conv.groups == 1 and conv.padding_mode == "zeros"
-                and isinstance(conv.padding, tuple))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t = x.shape
-        s = self.stride
-        n_out = (t + 2 * self.padding - self.kernel) // s + 1
-        used = (n_out - 1) * s + self.kernel  # padded samples the strided kernel touches
-        x = F.pad(x, (self.padding, used - t - self.padding))  # a negative right pad trims
-        x = x.view(b, c, used // s, s).transpose(2, 3).reshape(b, c * s, used // s)  # (B, C*s, N)
-        return F.conv1d(x, self.weight, self.bias)  # (B, out, n_out)
-
-
-class PatchLinear(nn.Module):
-    """A ``Conv2d`` whose kernel equals its stride (a ViT patch embedding) as reshape + matmul.
-
-    Same numbers; the gradient to the input is a reshape of one matrix product instead
-    of a strided transposed convolution, about 10x faster on CPU.
-    """
-
-    def __init__(self, conv: nn.Conv2d):
-        super().__init__()
-        self.patch = conv.kernel_size
-        self.weight = nn.Parameter(conv.weight.detach().flatten(1).clone())  # (D, C*ph*pw)
-        self.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone())
-
-    @staticmethod
-    def applies(conv: nn.Module) -> bool:
-        return (type(conv) is nn.Conv2d and conv.kernel_size == conv.stride and conv.padding == (0, 0)
-                and conv.dilation == (1, 1) and conv.groups == 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        (ph, pw), gh, gw = self.patch, h // self.patch[0], w // self.patch[1]
-        x = x[:, :, : gh * ph, : gw * pw].reshape(b, c, gh, ph, gw, pw)
-        x = x.permute(0, 2, 4, 1, 3, 5).reshape(b, gh * gw, c * ph * pw)  # (B, patches, C*ph*pw)
-        return F.linear(x, self.weight, self.bias).transpose(1, 2).reshape(b, -1, gh, gw)  # (B, D, gh, gw)
-
-
-def fast_copy(model: nn.Module) -> nn.Module:
-    """An inference copy of ``model`` for attributions: same function, less work.
-
-    Each BatchNorm that follows a convolution is folded into that convolution's
-    weights and replaced by ``nn.Identity`` (module names stay, so ``cam_layer``
-    still points at the same block), and 2D CNNs use channels-last memory. Outputs
-    match the original to float rounding. The layer trace keeps the original, so
-    learners still see every BatchNorm.
-    """
-    cached = _FAST.get(model)
-    if cached is not None:
-        return cached
-    fast = copy.deepcopy(model).eval()
-    for parent in fast.modules():
-        names = list(parent._modules)
-        for a, b in zip(names, names[1:]):
-            conv, norm = parent._modules[a], parent._modules[b]
-            if isinstance(conv, (nn.Conv1d, nn.Conv2d)) and isinstance(norm, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                parent._modules[a] = fuse_conv_bn_eval(conv, norm)
-                parent._modules[b] = nn.Identity()
-    for parent in list(fast.modules()):
-        for name, child in list(parent._modules.items()):
-            if PolyphaseConv1d.applies(child):
-                parent._modules[name] = PolyphaseConv1d(child)
-            elif PatchLinear.applies(child):
-                parent._modules[name] = PatchLinear(child)
-    if model.input_kind in _CHANNELS_LAST:
-        fast = fast.to(memory_format=torch.channels_last)
-    for p in fast.parameters():
-        p.requires_grad_(False)
-    _FAST[model] = fast
-    return fast
-
-
-def _fast_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return x.contiguous(memory_format=torch.channels_last) if model.input_kind in _CHANNELS_LAST else x
-
-
 def _attribute(model: nn.Module, x: torch.Tensor, method: str, target: int,
                reference: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """One map on the fast copy, and what the method reports about its own accuracy (IG), or ``{}``."""
     fast = fast_copy(model)
     if method == "integrated_gradients":
-        attr, info = attribution.integrated_gradients(fast, _fast_input(model, x), target, reference=reference)
+        attr, info = attribution.integrated_gradients(fast, fast_input(model, x), target, reference=reference)
         return attr.contiguous(), info
-    return attribution.attribute(fast, _fast_input(model, x), method, target=target,
+    return attribution.attribute(fast, fast_input(model, x), method, target=target,
                                  reference=reference).contiguous(), {}
 
 
 def _curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
             reference: torch.Tensor | None = None) -> dict:
     fast = fast_copy(model)
-    return trust.deletion_curves(fast, _fast_input(model, x), attr, target, reference=reference)
+    return trust.deletion_curves(fast, fast_input(model, x), attr, target, reference=reference)
 
 
 def _deletion(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
               reference: torch.Tensor | None = None) -> dict:
     fast = fast_copy(model)
-    return trust.deletion_check(fast, _fast_input(model, x), attr, target, reference=reference)
-
-
-def _lock(model_set: ModelSet) -> threading.Lock:
-    # attribution hooks live on the shared modules, so two requests must not run one set at once
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(id(model_set.models), threading.Lock())
+    return trust.deletion_check(fast, fast_input(model, x), attr, target, reference=reference)
 
 
 @contextmanager
@@ -287,19 +195,15 @@ def _timed(timings: dict[str, float], key: str):
 
 def model_inputs(wave: torch.Tensor, model_set: ModelSet) -> dict[str, torch.Tensor]:
     """Each model's input for a ``(1, 1, samples)`` clip, computing shared features once."""
-    by_kind: dict[str, torch.Tensor] = {}
+    shared: dict[str, torch.Tensor] = {}  # by the kind a front-end's tensor is a view of
     out = {}
     with torch.inference_mode():
         for arch, model in model_set.models.items():
-            kind = model.input_kind
-            if kind not in by_kind:
-                if kind == "mel_seq" and "mel64" in by_kind:
-                    by_kind[kind] = by_kind["mel64"].squeeze(1)  # the same 64-band log-mel, as a sequence
-                elif kind == "mel64" and "mel_seq" in by_kind:
-                    by_kind[kind] = by_kind["mel_seq"].unsqueeze(1)
-                else:
-                    by_kind[kind] = model.front_end(wave)
-            out[arch] = by_kind[kind]
+            fe = model.front_end
+            base = fe.shares or fe.kind
+            if base not in shared:
+                shared[base] = fe.to_shared(fe(wave))
+            out[arch] = fe.from_shared(shared[base])
     # inference tensors cannot take part in autograd later; clone them into normal tensors
     return {arch: x.clone() for arch, x in out.items()}
 
@@ -336,7 +240,7 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
         if progress is not None:
             progress(min(done / steps, 1.0), text)
 
-    with _lock(model_set):
+    with model_set.lock:
         with _timed(timings, "features"):
             inputs = model_inputs(wave, model_set)
             steps_sounding = sounding(wave)[0].numpy()
@@ -347,7 +251,7 @@ def analyze(clip: Clip, model_set: ModelSet, methods=DEFAULT_METHODS, *, faithfu
                 tr = trace(model, x, n_samples)
                 probs = torch.softmax(tr.logits.float(), dim=1)[0]
                 frame_probs = None
-                if hasattr(model, "frame_logits"):
+                if model.frame_level:
                     with torch.inference_mode():
                         frame_probs = torch.softmax(model.frame_logits(x), dim=1)[0].numpy()
             target = int(probs.argmax())
@@ -388,30 +292,23 @@ def _add_map(r: ModelResult, model: nn.Module, method: str, n_samples: int, step
 
 
 def _display_features(inputs: dict[str, torch.Tensor], model_set: ModelSet, wave: torch.Tensor):
-    """The dB mel and the LFCC grid for the figures, reusing model inputs where they exist."""
-    kinds = {m.input_kind: arch for arch, m in model_set.models.items()}
-    if "mel64" in kinds:
-        mel = inputs[kinds["mel64"]][0, 0]
-    elif "mel_seq" in kinds:
-        mel = inputs[kinds["mel_seq"]][0]
-    else:
-        from .features import Mel64
-        with torch.inference_mode():
-            mel = Mel64()(wave)[0, 0]
-    mel_db = (mel * FEATURES.db_scale - FEATURES.db_offset).detach().numpy()  # undo the fixed scaling
-    if "lfcc" in kinds:
-        lfcc = inputs[kinds["lfcc"]][0, 0]
-    else:
-        from .features import LfccGrid
-        with torch.inference_mode():
-            lfcc = LfccGrid()(wave)[0, 0]
-    return mel_db, lfcc.detach().numpy()
+    """The dB 64-band mel and the LFCC grid for the figures, reusing model inputs where they exist."""
+    by_kind = {m.input_kind: (m.front_end, inputs[arch]) for arch, m in model_set.models.items()}
+    mel = next((fe.to_shared(x) for fe, x in by_kind.values() if (fe.shares or fe.kind) == "mel64"), None)
+    lfcc = by_kind["lfcc"][1] if "lfcc" in by_kind else None
+    with torch.inference_mode():
+        if mel is None:
+            mel = build_front_end("mel64")(wave)
+        if lfcc is None:
+            lfcc = build_front_end("lfcc")(wave)
+    mel_db = (mel[0, 0] * FEATURES.db_scale - FEATURES.db_offset).detach().numpy()  # undo the fixed scaling
+    return mel_db, lfcc[0, 0].detach().numpy()
 
 
 def curves_for(model_set: ModelSet, arch: str, x: torch.Tensor, attr: torch.Tensor, target: int,
                reference: torch.Tensor | None = None) -> dict:
     """Deletion and insertion curves of one map (:func:`trust.deletion_curves`), under the set's lock."""
-    with _lock(model_set):
+    with model_set.lock:
         return _curves(model_set.models[arch], x, attr, target, reference)
 
 
@@ -436,7 +333,7 @@ def explain(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target
     if not 0 <= target < len(model_set.classes):
         raise ValueError(f"target class {target} is outside 0..{len(model_set.classes) - 1}")
     model = model_set.models[arch]
-    with _lock(model_set):
+    with model_set.lock:
         attr, info = _attribute(model, x, method, target, reference)
         curve = attribution.method_curve(attr, model.input_kind, n_samples, method)
         check = _deletion(model, x, attr, target, reference) if faithfulness else {}
@@ -456,7 +353,7 @@ def sanity_check(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, t
     if method not in attribution.METHODS:
         raise ValueError(f"unknown attribution method {method!r}; choose from {list(attribution.METHODS)}")
     model = model_set.models[arch]
-    with _lock(model_set):
+    with model_set.lock:
         return trust.randomisation_check(model, x, method, target, trained=trained, reference=reference,
                                                progress=progress)
 
@@ -473,7 +370,7 @@ def agreement(model_set: ModelSet, arch: str, x: torch.Tensor, target: int, n_sa
     """
     model = model_set.models[arch]
     maps = dict(have or {})
-    with _lock(model_set):
+    with model_set.lock:
         for k, m in enumerate(methods):
             if m not in maps:
                 if progress is not None:
@@ -486,7 +383,7 @@ def agreement(model_set: ModelSet, arch: str, x: torch.Tensor, target: int, n_sa
 def add_faithfulness(result: Analysis, model_set: ModelSet, progress=None) -> Analysis:
     """Run the deletion check for every map of ``result`` that lacks one (the app does this second)."""
     todo = [(arch, m) for arch, r in result.models.items() for m in r.attributions if m not in r.faithfulness]
-    with _lock(model_set):
+    with model_set.lock:
         for k, (arch, method) in enumerate(todo):
             if progress is not None:
                 progress(k / max(1, len(todo)), f"{arch}: faithfulness of {method}")
@@ -501,7 +398,7 @@ def add_curves(result: Analysis, model_set: ModelSet, method: str | None = None,
     """The deletion and insertion curves of one method's map (the primary one by default) for every
     model of ``result`` that lacks them; the map is computed first where the analysis has none."""
     method = method or result.methods[0]
-    with _lock(model_set):
+    with model_set.lock:
         for k, (arch, r) in enumerate(result.models.items()):
             if method in r.curves:
                 continue

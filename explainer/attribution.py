@@ -23,7 +23,6 @@ for the log-mel pictures, and the quietest frame held still for the LFCC grid.
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,34 +30,16 @@ import torch
 from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency
 from torch import nn
 
-from .features import SAMPLE_RATE, has_pauses, time_grid
+from .features import FRONT_ENDS, SAMPLE_RATE, FrontEnd, front_end_class, has_pauses, time_grid
+from .models import model_lock
 
 METHODS = ("input_x_gradient", "saliency", "integrated_gradients", "gradcam", "occlusion", "smoothgrad")
 # methods whose maps say what the clip added to the score against the reference, with a sign
 CONTRIBUTION_METHODS = ("input_x_gradient", "integrated_gradients", "occlusion")
 TIME_STEP_S = 0.01  # step of the common timeline every attribution is mapped onto
 
-# model inputs without their batch axis: which axis is time, and whether axis 0 holds channels
-_NDIM = {"waveform": 2, "mel64": 3, "mel128x128": 3, "lfcc": 3, "mel_seq": 2, "mel224": 3}
-_TIME_AXIS = {"lfcc": 2}  # on the batched input; every other kind has time last
-_N_LFCC = 60  # LFCC columns before the delta and delta-delta columns
-
-# occlusion (window, stride) per input kind, over the input without its batch axis
-OCCLUSION: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
-    "waveform": ((1, 1600), (1, 800)),  # 100 ms spans, half overlapping
-    "mel64": ((1, 16, 10), (1, 16, 10)),  # 16 mel bands x 100 ms tiles
-    "mel128x128": ((1, 16, 12), (1, 16, 12)),  # 16 mel bands x 384 ms (12 frames of 32 ms)
-    "lfcc": ((1, 16, 60), (1, 16, 60)),  # 160 ms x one block (LFCC, delta or delta-delta): the model is costly
-    "mel_seq": ((16, 10), (16, 10)),  # the same tiles as mel64: both read one log-mel
-    "mel224": ((3, 32, 32), (3, 32, 32)),  # 2x2 ViT patches, all three (identical) channels at once
-}
-
-
-# Path points per internal batch of Integrated Gradients, per input kind: the fastest of
-# 1-32 for one 10 s clip on 2 cores (python -m explainer bench). Small inputs gain from
-# batching; the LFCC grid is fastest one point at a time and the waveform at four, because
-# larger batches of their activations outgrow the caches.
-IG_BATCH = {"waveform": 4, "mel64": 4, "mel128x128": 8, "lfcc": 1, "mel_seq": 16, "mel224": 32}
+# what each input kind looks like (its axes, occlusion window, IG batch, reference) is a fact of its
+# front-end class: explainer.features.FrontEnd
 
 
 @dataclass(frozen=True)
@@ -80,21 +61,12 @@ class AttributionConfig:
 
 DEFAULT = AttributionConfig()
 
-# Captum's layer methods hook the shared model for one forward pass; a second request on the
-# same model in that window would feed its own activations into the hook. One lock per model
-# serialises the calls that run it here; analysis code can take the same lock for its traces.
-_MODEL_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
 _RNG_LOCK = threading.Lock()  # fork_rng swaps the process-wide generator state
 
 
-def model_lock(model: nn.Module) -> threading.RLock:
-    """The re-entrant lock that guards hooked or batched passes through ``model``."""
-    with _LOCKS_GUARD:
-        lock = _MODEL_LOCKS.get(model)
-        if lock is None:
-            lock = _MODEL_LOCKS[model] = threading.RLock()
-        return lock
+def _front_end(kind: str | None) -> type[FrontEnd]:
+    """The facts of ``kind``; a model outside the registry gets the base class's defaults."""
+    return FRONT_ENDS.get(kind, FrontEnd)
 
 
 def reference_input(x: torch.Tensor, kind: str | None) -> torch.Tensor:
@@ -111,18 +83,7 @@ def reference_input(x: torch.Tensor, kind: str | None) -> torch.Tensor:
         scalar minimum would be far outside anything the model saw; otherwise each
         item's minimum value, i.e. its quietest cell.
     """
-    x = x.detach()
-    if kind == "waveform":
-        return torch.zeros_like(x)
-    if kind == "lfcc":
-        if x.ndim != 4:
-            raise ValueError(f"expected an LFCC grid (B, 1, frames, 180), got {tuple(x.shape)}")
-        quiet = x[..., 0].argmin(dim=2)  # (B, 1) frame with the least energy
-        frame = torch.gather(x, 2, quiet[..., None, None].expand(-1, -1, 1, x.shape[3])).clone()  # (B, 1, 1, 180)
-        frame[..., _N_LFCC:] = 0.0  # a steady sound has no delta
-        return frame.expand_as(x).contiguous()
-    floor = x.flatten(1).amin(dim=1).view(-1, *[1] * (x.ndim - 1))
-    return floor.expand_as(x).contiguous()
+    return _front_end(kind).reference(x)
 
 
 def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_samples: int) -> torch.Tensor:
@@ -150,7 +111,7 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
     """
     steps = np.asarray(steps_sounding, dtype=bool).ravel()
     fallback = reference_input(x, kind)
-    if kind in (None, "waveform") or kind not in _NDIM or x.shape[0] != 1 or steps.size == 0:
+    if kind not in FRONT_ENDS or kind == "waveform" or x.shape[0] != 1 or steps.size == 0:
         return fallback
     if not has_pauses(float(steps.mean())):
         return fallback
@@ -166,11 +127,9 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
         return fallback
     xt = x.detach().movedim(axis, -1)  # (..., time)
     room = xt[..., pause].median(dim=-1, keepdim=True).values.expand_as(xt).clone()
-    if kind == "lfcc":
-        room[..., _N_LFCC:, :] = 0.0  # (1, 1, 180, T) here: a steady room has no delta
     padding = torch.from_numpy(~inside)
     room[..., padding] = xt[..., padding]
-    return room.movedim(-1, axis).contiguous()
+    return FRONT_ENDS[kind].hold_still(room.movedim(-1, axis).contiguous())  # a steady room has no delta
 
 
 def _reference(x: torch.Tensor, kind: str | None, reference: torch.Tensor | None) -> torch.Tensor:
@@ -179,8 +138,8 @@ def _reference(x: torch.Tensor, kind: str | None, reference: torch.Tensor | None
 
 
 def _time_axis(kind: str | None, x: torch.Tensor) -> int:
-    """The time axis of a batched input (or batched map) ``x`` of this kind."""
-    return _TIME_AXIS.get(kind, x.ndim - 1)
+    """The time axis of a batched input (or batched map) ``x`` of this kind (the last one, outside the registry)."""
+    return FRONT_ENDS[kind].time_axis if kind in FRONT_ENDS else x.ndim - 1
 
 
 def _target(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
@@ -217,7 +176,8 @@ def _gradcam(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.T
 
 def _occlusion(model, x, target, ref, kind, window, stride, batch_elements) -> torch.Tensor:
     if window is None:
-        window, default_stride = OCCLUSION.get(kind, ((1,) * (x.ndim - 1), (1,) * (x.ndim - 1)))
+        window, default_stride = FRONT_ENDS[kind].occlusion if kind in FRONT_ENDS else \
+            ((1,) * (x.ndim - 1), (1,) * (x.ndim - 1))
         stride = stride or default_stride
     stride = stride or window
     if len(window) != x.ndim - 1 or len(stride) != x.ndim - 1:
@@ -259,7 +219,7 @@ def attribute(
         nt_samples, noise: SmoothGrad samples, and noise stdev as a fraction of the
             batch's value range; the noise is seeded (``cfg.seed``) inside a forked RNG.
         window, stride: occlusion window and stride over ``x.shape[1:]``
-            (default: :data:`OCCLUSION` for the model's ``input_kind``).
+            (default: the ``occlusion`` of the model's front-end, :class:`explainer.features.FrontEnd`).
         reference: the "nothing here" input of input x gradient, IG and occlusion, shaped
             like ``x`` (default :func:`reference_input`; the app passes
             :func:`background_reference`).
@@ -322,7 +282,7 @@ def _integrated_gradients(model, x, t, kind, n_steps, cfg, ref) -> tuple[torch.T
         gap = (model(x)[picked, t] - model(ref)[picked, t]).float()  # f(x) - f(reference) per item
     ladder = (n_steps,) if n_steps else cfg.ig_step_ladder
     for steps in ladder:
-        per_batch = IG_BATCH.get(kind) or max(1, cfg.batch_elements // x[0].numel())
+        per_batch = _front_end(kind).ig_batch or max(1, cfg.batch_elements // x[0].numel())
         per_batch = min(steps * x.shape[0], per_batch)
         attr, delta = ig.attribute(x, baselines=ref, target=t, n_steps=steps, method="gausslegendre",
                                    internal_batch_size=per_batch, return_convergence_delta=True)
@@ -364,12 +324,11 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target: int | torch.
 def _single(attr, kind: str) -> torch.Tensor:
     """One clip's map with its batch axis, ``(1, ...)``, from a tensor or array."""
     a = torch.as_tensor(np.asarray(attr) if not isinstance(attr, torch.Tensor) else attr).detach().float().cpu()
-    if kind not in _NDIM:
-        raise KeyError(f"unknown input kind {kind!r}; valid kinds: {sorted(_NDIM)}")
-    if a.ndim == _NDIM[kind]:
+    ndim = front_end_class(kind).ndim
+    if a.ndim == ndim:
         a = a.unsqueeze(0)
-    if a.ndim != _NDIM[kind] + 1 or a.shape[0] != 1:
-        raise ValueError(f"expected one {kind} map shaped (1, ...) with {_NDIM[kind] + 1} axes, got {tuple(a.shape)}")
+    if a.ndim != ndim + 1 or a.shape[0] != 1:
+        raise ValueError(f"expected one {kind} map shaped (1, ...) with {ndim + 1} axes, got {tuple(a.shape)}")
     return torch.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
 
 

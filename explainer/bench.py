@@ -265,7 +265,8 @@ def run(repeats: int = 5, analyses: int = 50, clients: int = 8, per_client: int 
         result["analysis_ratio"] = round(med / result["reference_s"], 3)
         result["analysis_stages_ms"] = {k: round(v, 1) for k, v in stages.items()}
 
-        from .analysis import _fast_input, fast_copy, model_inputs
+        from .analysis import model_inputs
+        from .models.fast import fast_copy, fast_input
 
         inputs = model_inputs(clip.waveform.view(1, 1, -1), model_set)
         per_model: dict[str, float] = {}
@@ -274,7 +275,7 @@ def run(repeats: int = 5, analyses: int = 50, clients: int = 8, per_client: int 
         def all_ig(n_steps=32, times=per_model):
             for arch, model in model_set.models.items():
                 t0 = time.perf_counter()
-                _, info = integrated_gradients(fast_copy(model), _fast_input(model, inputs[arch]), 0, n_steps=n_steps)
+                _, info = integrated_gradients(fast_copy(model), fast_input(model, inputs[arch]), 0, n_steps=n_steps)
                 times[arch] = round(time.perf_counter() - t0, 3)
                 steps_used[arch] = info["steps"]
 

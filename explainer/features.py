@@ -66,8 +66,91 @@ def n_frames(n_samples: int, hop: int) -> int:
     return n_samples // hop + 1
 
 
-class LogMel(nn.Module):
+class FrontEnd(nn.Module):
+    """Base of every front-end: the one home of the facts about its input kind.
+
+    Attribution, the trust checks, the layer trace, the listening view and the
+    figures read these class attributes instead of testing a kind's name:
+
+    - ``kind``: the name models declare as their ``input_kind``;
+    - ``title``: what the representation is called in figures and tables;
+    - ``ndim``: axes of one input, without the batch axis;
+    - ``time_axis``: the time axis of a batched input (or map);
+    - ``channel_axis``: the axis of a batched input whose entries form one cell
+      (the R, G, B slots of a picture, or a 1-long channel), or ``None`` when every
+      entry is its own cell;
+    - ``occlusion``: the occlusion ``(window, stride)`` over one input;
+    - ``ig_batch``: path points per internal batch of Integrated Gradients: the
+      fastest of 1-32 for one 10 s clip on 2 cores (``python -m explainer bench``);
+      small inputs gain from batching, and large activations outgrow the caches;
+    - ``channels_last``: whether inference runs faster in channels-last memory (measured);
+    - ``curve_segment``: input time steps that the deletion curves remove together (10 ms);
+    - ``shares``: the kind whose tensor this one is a view of, computed once for both.
+
+    ``time_grid`` says where each input step sits on the clip, ``span_ms`` how much
+    audio one step covers, and ``reference`` what "nothing here" looks like.
+    """
+
+    kind: str = ""
+    title: str = ""
+    ndim: int = 0
+    time_axis: int = -1
+    channel_axis: int | None = 1
+    occlusion: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+    ig_batch: int | None = None
+    channels_last: bool = False
+    curve_segment: int = 1
+    shares: str | None = None
+
+    @classmethod
+    def time_grid(cls, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[float, float, int]:
+        """``(start_s, step_s, steps)`` of the input's time axis (see :func:`time_grid`)."""
+        return 0.0, cfg.mel64_hop / cfg.sample_rate, n_frames(n_samples, cfg.mel64_hop)
+
+    @classmethod
+    def span_ms(cls, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[float, float]:
+        """``(step_ms, window_ms)``: time between input steps, and the audio one step covers."""
+        return 1000 * cls.time_grid(n_samples, cfg)[1], 1000 * cfg.mel64_win / cfg.sample_rate
+
+    @classmethod
+    def reference(cls, x: torch.Tensor) -> torch.Tensor:
+        """The plain "nothing here" input shaped like the batch ``x``: each item's quietest cell."""
+        x = x.detach()
+        floor = x.flatten(1).amin(dim=1).view(-1, *[1] * (x.ndim - 1))
+        return floor.expand_as(x).contiguous()
+
+    @classmethod
+    def hold_still(cls, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as a sound that does not change would give it, in place (only the LFCC grid has
+        parts that measure change: its deltas)."""
+        return x
+
+    @classmethod
+    def mel_bands(cls, a: torch.Tensor, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[torch.Tensor, int] | None:
+        """A map of this input (``|attr|``, batch of 1 or none) on mel bands and 10 ms frames.
+
+        Returns ``(map (n_mels, n_samples // 160 + 1), n_fft)``, where ``n_fft`` is the FFT
+        size of the mel filterbank behind the bands; ``None`` for inputs without a frequency
+        axis (raw samples, cepstral coefficients).
+        """
+        return None
+
+    @classmethod
+    def from_shared(cls, x: torch.Tensor) -> torch.Tensor:
+        """This kind's input from the input of the kind it ``shares``."""
+        return x
+
+    @classmethod
+    def to_shared(cls, x: torch.Tensor) -> torch.Tensor:
+        """The input of the kind it ``shares``, from this kind's input."""
+        return x
+
+
+class LogMel(FrontEnd):
     """Waveform ``(B, 1, samples)`` -> scaled log-mel ``(B, 1, n_mels, frames)``."""
+
+    ndim = 3
+    time_axis = 3
 
     def __init__(self, n_fft: int, win: int, hop: int, n_mels: int, cfg: FeatureConfig = DEFAULT):
         super().__init__()
@@ -91,6 +174,17 @@ class Mel64(LogMel):
     """64-band log-mel, 10 ms hop: ``(B, 1, samples)`` -> ``(B, 1, 64, frames)``."""
 
     kind = "mel64"
+    title = "log-mel, 64 bands"
+    occlusion = ((1, 16, 10), (1, 16, 10))  # 16 mel bands x 100 ms tiles
+    ig_batch = 4
+    channels_last = True
+
+    @classmethod
+    def mel_bands(cls, a: torch.Tensor, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[torch.Tensor, int]:
+        frames = n_frames(n_samples, cfg.mel64_hop)
+        if a.numel() != cfg.mel64_n_mels * frames:
+            raise ValueError(f"a {cls.kind} map of a {n_samples}-sample clip needs {frames} frames, got {tuple(a.shape)}")
+        return a.reshape(cfg.mel64_n_mels, frames), cfg.mel64_n_fft  # batch and channel axes are 1
 
     def __init__(self, cfg: FeatureConfig = DEFAULT):
         super().__init__(cfg.mel64_n_fft, cfg.mel64_win, cfg.mel64_hop, cfg.mel64_n_mels, cfg)
@@ -100,9 +194,25 @@ class MelSequence(Mel64):
     """The 64-band log-mel as a sequence of vectors: ``(B, 1, samples)`` -> ``(B, 64, frames)``."""
 
     kind = "mel_seq"
+    title = "log-mel, 64 bands, as a sequence"
+    ndim = 2
+    time_axis = 2
+    channel_axis = None  # (B, 64, T): axis 1 is mel bands, each its own cell
+    occlusion = ((16, 10), (16, 10))  # the same tiles as mel64: both read one log-mel
+    ig_batch = 16
+    channels_last = False
+    shares = "mel64"
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return super().forward(wave).squeeze(1)
+
+    @classmethod
+    def from_shared(cls, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze(1)
+
+    @classmethod
+    def to_shared(cls, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(1)
 
 
 class Mel128x128(LogMel):
@@ -114,14 +224,38 @@ class Mel128x128(LogMel):
     """
 
     kind = "mel128x128"
+    title = "log-mel 128x128"
+    occlusion = ((1, 16, 12), (1, 16, 12))  # 16 mel bands x 384 ms (12 frames of 32 ms)
+    ig_batch = 8
+    channels_last = True
 
     def __init__(self, cfg: FeatureConfig = DEFAULT):
         super().__init__(cfg.mel128_n_fft, cfg.mel128_n_fft, cfg.mel128_hop, cfg.mel128_n_mels, cfg)
         self.width = cfg.mel128_frames
 
+    @classmethod
+    def time_grid(cls, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[float, float, int]:
+        start = cls.crop_offset_of(n_frames(n_samples, cfg.mel128_hop), cfg)
+        return start * cfg.mel128_hop / cfg.sample_rate, cfg.mel128_hop / cfg.sample_rate, cfg.mel128_frames
+
+    @classmethod
+    def span_ms(cls, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[float, float]:
+        return 1000 * cfg.mel128_hop / cfg.sample_rate, 1000 * cfg.mel128_n_fft / cfg.sample_rate
+
+    @classmethod
+    def mel_bands(cls, a: torch.Tensor, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[torch.Tensor, int]:
+        # each 10 ms frame takes the nearest 32 ms column; padding and the unseen ends of a long clip are zero
+        mel = a.reshape(cfg.mel128_n_mels, cfg.mel128_frames)
+        return steps_to_frames(mel, cls.kind, n_samples, cfg), cfg.mel128_n_fft
+
     def crop_offset(self, frames: int) -> int:
         """First frame kept by the centre crop (0 when the clip is padded)."""
-        return max(0, (frames - self.width) // 2)
+        return self.crop_offset_of(frames, self.cfg)
+
+    @staticmethod
+    def crop_offset_of(frames: int, cfg: FeatureConfig = DEFAULT) -> int:
+        """First of ``frames`` that the centre crop keeps with these settings (0 when the clip is padded)."""
+        return max(0, (frames - cfg.mel128_frames) // 2)
 
     def fit(self, s_db: torch.Tensor) -> torch.Tensor:
         """Centre-crop or pad ``(B, 1, 128, frames)`` to ``(B, 1, 128, 128)``."""
@@ -143,10 +277,27 @@ class Mel224(LogMel):
     """Log-mel stretched to a 3-channel picture: ``(B, 1, samples)`` -> ``(B, 3, 224, 224)``."""
 
     kind = "mel224"
+    title = "mel picture 3x224x224"
+    occlusion = ((3, 32, 32), (3, 32, 32))  # 2x2 ViT patches, all three (identical) channels at once
+    ig_batch = 32
 
     def __init__(self, cfg: FeatureConfig = DEFAULT):
         super().__init__(cfg.mel224_n_fft, cfg.mel64_win, cfg.mel64_hop, cfg.mel224_n_mels, cfg)
         self.size = cfg.image_size
+
+    @classmethod
+    def time_grid(cls, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[float, float, int]:
+        # the bilinear resize spreads the clip's frames evenly over image_size columns
+        duration = n_frames(n_samples, cfg.mel64_hop) * cfg.mel64_hop / cfg.sample_rate
+        return 0.0, duration / cfg.image_size, cfg.image_size
+
+    @classmethod
+    def mel_bands(cls, a: torch.Tensor, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[torch.Tensor, int]:
+        # undo the picture step: the mean of the three identical channels, resized back to the bands and frames
+        pic = a.reshape(-1, cfg.image_size, cfg.image_size).mean(dim=0)
+        size = (cfg.mel224_n_mels, n_frames(n_samples, cfg.mel64_hop))
+        return F.interpolate(pic[None, None], size=size, mode="bilinear", align_corners=False)[0, 0].clamp_min(0.0), \
+            cfg.mel224_n_fft
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         s = super().forward(wave)  # (B, 1, 128, frames)
@@ -154,7 +305,7 @@ class Mel224(LogMel):
         return s.expand(-1, 3, -1, -1).contiguous()  # the same picture in the R, G and B slots
 
 
-class LfccGrid(nn.Module):
+class LfccGrid(FrontEnd):
     """LFCC + delta + delta-delta grid: ``(B, 1, samples)`` -> ``(B, 1, frames, 180)``.
 
     Rows are 10 ms frames; columns 0-59 are LFCCs, 60-119 their deltas and
@@ -162,6 +313,29 @@ class LfccGrid(nn.Module):
     """
 
     kind = "lfcc"
+    title = "LFCC + delta + delta-delta grid"
+    ndim = 3
+    time_axis = 2
+    occlusion = ((1, 16, 60), (1, 16, 60))  # 160 ms x one block (LFCC, delta or delta-delta): the model is costly
+    ig_batch = 1
+    channels_last = True
+
+    @classmethod
+    def reference(cls, x: torch.Tensor) -> torch.Tensor:
+        """The clip's quietest frame (lowest c0) held for the whole clip, with its deltas at zero:
+        LFCC columns are cepstral coefficients, and one scalar minimum would be far outside
+        anything the model saw."""
+        x = x.detach()
+        if x.ndim != 4:
+            raise ValueError(f"expected an LFCC grid (B, 1, frames, 180), got {tuple(x.shape)}")
+        quiet = x[..., 0].argmin(dim=2)  # (B, 1) frame with the least energy
+        frame = torch.gather(x, 2, quiet[..., None, None].expand(-1, -1, 1, x.shape[3])).clone()  # (B, 1, 1, 180)
+        return cls.hold_still(frame).expand_as(x).contiguous()
+
+    @classmethod
+    def hold_still(cls, x: torch.Tensor) -> torch.Tensor:
+        x[..., DEFAULT.lfcc_n_lfcc:] = 0.0  # a steady sound has no delta
+        return x
 
     def __init__(self, cfg: FeatureConfig = DEFAULT):
         super().__init__()
@@ -181,26 +355,50 @@ class LfccGrid(nn.Module):
         return grid.transpose(2, 3).contiguous()  # (B, 1, frames, 180)
 
 
-class Waveform(nn.Module):
+class Waveform(FrontEnd):
     """Identity front-end for the raw-waveform model: ``(B, 1, samples)`` unchanged."""
 
     kind = "waveform"
+    title = "raw samples"
+    ndim = 2
+    time_axis = 2
+    occlusion = ((1, 1600), (1, 800))  # 100 ms spans, half overlapping
+    ig_batch = 4
+    curve_segment = DEFAULT.sample_rate // 100  # 160 samples: 10 ms, like one spectrogram column
+
+    @classmethod
+    def time_grid(cls, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[float, float, int]:
+        return 0.0, 1.0 / cfg.sample_rate, n_samples
+
+    @classmethod
+    def span_ms(cls, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[float, float]:
+        return 1000 / cfg.sample_rate, 1000 / cfg.sample_rate
+
+    @classmethod
+    def reference(cls, x: torch.Tensor) -> torch.Tensor:
+        """Digital silence."""
+        return torch.zeros_like(x.detach())
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         _check_wave(wave)
         return wave
 
 
-FRONT_ENDS: dict[str, type[nn.Module]] = {
+FRONT_ENDS: dict[str, type[FrontEnd]] = {
     cls.kind: cls for cls in (Waveform, Mel64, Mel128x128, LfccGrid, MelSequence, Mel224)
 }
 
 
-def build_front_end(kind: str, cfg: FeatureConfig = DEFAULT) -> nn.Module:
-    """The front-end module for an ``input_kind``; raises ``KeyError`` listing valid kinds."""
+def front_end_class(kind: str) -> type[FrontEnd]:
+    """The front-end class of an ``input_kind``, with its facts; raises ``KeyError`` listing valid kinds."""
     if kind not in FRONT_ENDS:
         raise KeyError(f"unknown input kind {kind!r}; valid kinds: {sorted(FRONT_ENDS)}")
-    cls = FRONT_ENDS[kind]
+    return FRONT_ENDS[kind]
+
+
+def build_front_end(kind: str, cfg: FeatureConfig = DEFAULT) -> nn.Module:
+    """The front-end module for an ``input_kind``; raises ``KeyError`` listing valid kinds."""
+    cls = front_end_class(kind)
     return cls() if cls is Waveform else cls(cfg)
 
 
@@ -211,20 +409,32 @@ def time_grid(kind: str, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[
     centred near ``start_s + i * step_s`` seconds of the clip. Padded steps of the
     128x128 input lie past the clip's end.
     """
-    sr = cfg.sample_rate
-    if kind == "waveform":
-        return 0.0, 1.0 / sr, n_samples
-    if kind in ("mel64", "mel_seq", "lfcc"):
-        return 0.0, cfg.mel64_hop / sr, n_frames(n_samples, cfg.mel64_hop)
-    if kind == "mel128x128":
-        frames = n_frames(n_samples, cfg.mel128_hop)
-        start = max(0, (frames - cfg.mel128_frames) // 2)
-        return start * cfg.mel128_hop / sr, cfg.mel128_hop / sr, cfg.mel128_frames
-    if kind == "mel224":
-        # the bilinear resize spreads the clip's frames evenly over 224 columns
-        duration = n_frames(n_samples, cfg.mel64_hop) * cfg.mel64_hop / sr
-        return 0.0, duration / cfg.image_size, cfg.image_size
-    raise KeyError(f"unknown input kind {kind!r}; valid kinds: {sorted(FRONT_ENDS)}")
+    return front_end_class(kind).time_grid(n_samples, cfg)
+
+
+def stft_db(wave, cfg: FeatureConfig = DEFAULT) -> torch.Tensor:
+    """Magnitude STFT in dB, ``(n_fft // 2 + 1, frames)``, with the 64-band log-mel's settings (25 ms
+    Hann window, 10 ms hop, 512-point FFT): the linear spectrogram the mel bands are made from."""
+    w = torch.nan_to_num(torch.as_tensor(wave).detach().float().reshape(-1))
+    spec = torch.stft(w, n_fft=cfg.mel64_n_fft, hop_length=cfg.mel64_hop, win_length=cfg.mel64_win,
+                      window=torch.hann_window(cfg.mel64_win), center=True, return_complex=True).abs()
+    return 20 * torch.log10(spec.clamp_min(1e-5))
+
+
+def steps_to_frames(a: torch.Tensor, kind: str, n_samples: int, cfg: FeatureConfig = DEFAULT) -> torch.Tensor:
+    """``(rows, steps)`` on an input's time axis -> ``(rows, n_samples // 160 + 1)`` on 10 ms frames.
+
+    Each frame takes the nearest step, placed by :func:`time_grid`; frames outside the
+    input (the unseen ends of a cropped clip) and padded steps past the clip's end are zero.
+    """
+    start, step, steps = time_grid(kind, n_samples, cfg)
+    hop_s = cfg.mel64_hop / cfg.sample_rate
+    t = torch.arange(n_frames(n_samples, cfg.mel64_hop), dtype=torch.float64) * hop_s
+    idx = torch.round((t - start) / step).long()
+    inside = (idx >= 0) & (idx < steps)
+    idx = idx.clamp(0, steps - 1)
+    real = (start + step * idx.double()) <= n_samples / cfg.sample_rate + 1e-9
+    return a[:, idx] * (inside & real).to(a.dtype)
 
 
 # where a clip "sounds": 25 ms frames every 10 ms (the common timeline of the time curves). In a clip

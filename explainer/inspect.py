@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .features import DEFAULT, FeatureConfig, time_grid
+from .features import DEFAULT, FeatureConfig, front_end_class
 from .models.layers import Mean
 
 # layers after which every output position depends on the whole input
@@ -65,16 +65,6 @@ def _time_window(module: nn.Module, axis: int) -> tuple[int, int, int]:
     return pick(module.kernel_size), pick(module.stride), pick(getattr(module, "dilation", 1))
 
 
-def _input_span_ms(kind: str, n_samples: int, cfg: FeatureConfig) -> tuple[float, float]:
-    """(step_ms, window_ms): time between input steps, and the audio one step covers."""
-    _, step_s, _ = time_grid(kind, n_samples, cfg)
-    if kind == "waveform":
-        return 1000 * step_s, 1000 * step_s
-    if kind == "mel128x128":
-        return 1000 * step_s, 1000 * cfg.mel128_n_fft / cfg.sample_rate
-    return 1000 * step_s, 1000 * cfg.mel64_win / cfg.sample_rate
-
-
 def _leaf_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     leaves = []
     for name, module in model.named_modules():
@@ -102,8 +92,9 @@ def trace(model: nn.Module, x: torch.Tensor, n_samples: int, cfg: FeatureConfig 
         stride and dilation along the time axis: ``rf += (k - 1) * d * jump``,
         ``jump *= stride``; after a global layer the field is the whole input.
     """
-    step_ms, window_ms = _input_span_ms(model.input_kind, n_samples, cfg)
-    time_dim = 2 if model.input_kind == "lfcc" else x.ndim - 1  # position of time in x
+    fe = front_end_class(model.input_kind)
+    step_ms, window_ms = fe.span_ms(n_samples, cfg)
+    time_dim = fe.time_axis  # position of time in x
     whole_input = x.shape[time_dim]
     records: list[LayerRecord] = []
     maps: dict[str, np.ndarray] = {}

@@ -4,15 +4,16 @@ The clip's STFT (512-point Hann window, 10 ms hop) gets a mask that keeps the
 ``keep`` fraction of time-frequency cells the attribution ranks highest; the
 masked magnitudes go back through the inverse STFT with the clip's own phase.
 
-How an attribution names STFT cells depends on the model input:
+How an attribution names STFT cells depends on the model input; each front-end
+says it (:meth:`explainer.features.FrontEnd.mel_bands`):
 
 - ``mel64``, ``mel_seq``: each linear bin takes the filter-weighted mean of the
   mel bands that cover it (the transpose of the mel filterbank, rows normalised);
   frames are already the STFT's 10 ms frames.
 - ``mel128x128``: the same through the 128-band filterbank (n_fft 1024, every
   other bin, which are exactly the 512-point bins); each 10 ms frame takes the
-  nearest 32 ms column, placed by :func:`explainer.features.time_grid` (crop
-  offset honoured, right-padding and unseen parts of long clips count as zero).
+  nearest 32 ms column (:func:`explainer.features.steps_to_frames`: crop offset
+  honoured, right-padding and unseen parts of long clips count as zero).
 - ``mel224``: the picture (mean of its three identical channels) is resized
   bilinearly back to 128 mel bands x 10 ms frames, then as ``mel128x128``.
 - ``waveform``, ``lfcc``: nothing in the map names a frequency (LFCC columns are
@@ -33,7 +34,7 @@ import torch.nn.functional as F
 import torchaudio.functional as AF
 
 from .attribution import time_curve
-from .features import DEFAULT, SAMPLE_RATE, time_grid
+from .features import DEFAULT, SAMPLE_RATE, front_end_class
 
 N_FFT = 512  # 32 ms Hann window: fine enough in time for speech, 31.25 Hz bins
 HOP = 160  # 10 ms, the common timeline of every time curve
@@ -67,17 +68,6 @@ def _mel_to_bins(n_mels: int, n_fft: int) -> torch.Tensor:
     return fb / fb.sum(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def _columns_to_frames(a: torch.Tensor, kind: str, n_samples: int, frames: int) -> torch.Tensor:
-    """``(rows, steps)`` on the input's time axis -> ``(rows, frames)`` on 10 ms frames, nearest step."""
-    start, step, steps = time_grid(kind, n_samples)
-    t = torch.arange(frames, dtype=torch.float64) * HOP / SAMPLE_RATE
-    idx = torch.round((t - start) / step).long()
-    inside = (idx >= 0) & (idx < steps)
-    idx = idx.clamp(0, steps - 1)
-    real = (start + step * idx.double()) <= n_samples / SAMPLE_RATE + 1e-9  # padded columns lie past the end
-    return a[:, idx] * (inside & real).to(a.dtype)
-
-
 def importance_map(attr, kind: str, n_samples: int) -> torch.Tensor:
     """How much the attribution values each STFT cell: ``(257, n_samples // 160 + 1)``, >= 0.
 
@@ -85,24 +75,11 @@ def importance_map(attr, kind: str, n_samples: int) -> torch.Tensor:
     """
     a = torch.as_tensor(np.asarray(attr) if not isinstance(attr, torch.Tensor) else attr).detach().float().cpu()
     a = torch.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0).abs()
-    frames = n_samples // HOP + 1
-    if kind in ("waveform", "lfcc"):
+    bands = front_end_class(kind).mel_bands(a, n_samples)
+    if bands is None:
         return torch.from_numpy(time_curve(a, kind, n_samples)).float()[None]  # (1, frames)
-    if kind in ("mel64", "mel_seq"):
-        if a.numel() != DEFAULT.mel64_n_mels * frames:
-            raise ValueError(f"a {kind} map of a {n_samples}-sample clip needs {frames} frames, got {tuple(a.shape)}")
-        mel = a.reshape(DEFAULT.mel64_n_mels, frames)  # batch and channel axes are 1
-        return _mel_to_bins(DEFAULT.mel64_n_mels, DEFAULT.mel64_n_fft) @ mel
-    if kind == "mel128x128":
-        mel = a.reshape(DEFAULT.mel128_n_mels, DEFAULT.mel128_frames)  # (128, 128)
-        mel = _columns_to_frames(mel, kind, n_samples, frames)  # (128, frames)
-        return _mel_to_bins(DEFAULT.mel128_n_mels, DEFAULT.mel128_n_fft) @ mel
-    if kind == "mel224":
-        pic = a.reshape(-1, DEFAULT.image_size, DEFAULT.image_size).mean(dim=0)  # (224, 224), channels are copies
-        size = (DEFAULT.mel224_n_mels, frames)
-        mel = F.interpolate(pic[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
-        return _mel_to_bins(DEFAULT.mel224_n_mels, DEFAULT.mel224_n_fft) @ mel.clamp_min(0.0)
-    raise KeyError(f"unknown input kind {kind!r}")
+    mel, n_fft = bands
+    return _mel_to_bins(mel.shape[0], n_fft) @ mel
 
 
 def _top_mask(importance: torch.Tensor, keep: float) -> torch.Tensor:
@@ -146,7 +123,7 @@ def resynthesize(
     importance = importance_map(attr, kind, n_samples)
     if importance.shape[1] != frames:  # n_samples differs from the waveform: stretch onto its frames
         importance = F.interpolate(importance[None], size=frames, mode="nearest")[0]
-    if kind in ("waveform", "lfcc"):
+    if importance.shape[0] == 1:
         mask = _top_mask(importance, keep).expand(bins, frames)  # whole frames, every frequency
     else:
         mask = _top_mask(importance, keep)

@@ -16,13 +16,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib
-
-matplotlib.use("Agg")  # no display server on a Space; must precede any backend use
-
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from . import models
 from .attribution import CONTRIBUTION_METHODS
 from .features import DEFAULT as CFG
 
@@ -31,22 +29,6 @@ if TYPE_CHECKING:
 
 SR = CFG.sample_rate
 DPI = 100
-MODEL_TITLES = {  # short enough for a headline card and a tab
-    "waveform_cnn": "1D waveform CNN",
-    "spectrogram_cnn": "2D spectrogram CNN",
-    "baseline_cnn": "Beginner CNN",
-    "lfcc_cnn": "LFCC-grid CNN",
-    "tcn": "TCN",
-    "spectrogram_vit": "Spectrogram ViT",
-}
-MODEL_SUBTITLES = {  # what each name stands for, for headings
-    "waveform_cnn": "a 1D CNN that reads the raw samples",
-    "spectrogram_cnn": "a 2D CNN on the 64-band mel spectrogram",
-    "baseline_cnn": "the classic tutorial CNN on a fixed 128 × 128 mel picture",
-    "lfcc_cnn": "a 2D CNN on the LFCC + Δ + ΔΔ grid that pools time only",
-    "tcn": "a temporal convolutional network: dilated causal 1D convolutions, one answer per 10 ms",
-    "spectrogram_vit": "a Vision Transformer on the mel spectrogram resized to 224 × 224",
-}
 METHOD_TITLES = {
     "input_x_gradient": "Input × gradient",
     "saliency": "Saliency",
@@ -69,8 +51,15 @@ _BAND_NAMES = ("LFCC", "Δ", "ΔΔ")
 
 
 def model_title(arch: str) -> str:
-    """The plain name the app shows for an architecture."""
-    return MODEL_TITLES.get(arch, arch)
+    """The plain name the app shows for an architecture (its class's ``title``)."""
+    return models.title(arch)
+
+
+def frame_model(analysis: Analysis, arch: str | None = None) -> str | None:
+    """``arch``, or the first model of the analysis that answers per frame (``frame_level``)."""
+    if arch is not None:
+        return arch
+    return next((a for a, r in analysis.models.items() if r.frame_probabilities is not None), None)
 
 
 def class_colors(classes: list[str]) -> dict[str, str]:
@@ -173,21 +162,27 @@ def _relative(attr: np.ndarray, signed: bool) -> np.ndarray:
     return clipped / lim
 
 
-def _draw_wave(ax, wave: np.ndarray, color: str = "#1f3b57", t0: float = 0.0) -> None:
-    """Waveform against seconds; long clips drawn as a min/max envelope (fast and exact at screen size)."""
+def _draw_wave(ax, wave: np.ndarray, color: str = "#1f3b57", t0: float = 0.0, *, y0: float | None = None,
+               height: float = 1.0, **kw) -> None:
+    """Waveform against seconds, with librosa's ``waveshow`` (an envelope for long clips, samples up close).
+
+    By default the axes fit the wave; with ``y0``, the wave is scaled to peak at ``height`` and
+    drawn around ``y0`` of axes that already hold other rows.
+    """
+    import librosa.display  # deferred: librosa's import is slow and only figures need it
+    from matplotlib.transforms import Affine2D
+
     n = wave.size
-    if n > 6000:
-        bins = 2000
-        per = int(np.ceil(n / bins))
-        padded = np.pad(wave, (0, per * bins - n), mode="edge").reshape(bins, per)
-        t = t0 + (np.arange(bins) * per + per / 2) / SR
-        ax.fill_between(t, padded.min(1), padded.max(1), color=color, linewidth=0.6)
-    else:
-        ax.plot(t0 + np.arange(n) / SR, wave, color=color, linewidth=1.0)
     peak = float(np.abs(wave).max(initial=0.0))
-    ax.set_ylim(-max(peak, 1e-3) * 1.1, max(peak, 1e-3) * 1.1)
-    ax.set_xlim(t0, t0 + n / SR)
-    ax.axhline(0, color="#999999", linewidth=0.5)
+    if y0 is None:
+        librosa.display.waveshow(wave, sr=SR, ax=ax, axis=None, offset=t0, color=color, **kw)
+        ax.set_ylim(-max(peak, 1e-3) * 1.1, max(peak, 1e-3) * 1.1)
+        ax.set_xlim(t0, t0 + n / SR)
+        ax.axhline(0, color="#999999", linewidth=0.5)
+        return
+    shift = Affine2D().translate(0, y0) + ax.transData
+    librosa.display.waveshow(wave * (height / (peak or 1.0)), sr=SR, ax=ax, axis=None, offset=t0, color=color,
+                             transform=shift, **kw)
 
 
 def _specshow(ax, data: np.ndarray, hop: int, y_axis: str | None = None, **kw):
@@ -198,12 +193,9 @@ def _specshow(ax, data: np.ndarray, hop: int, y_axis: str | None = None, **kw):
 
 def _stft_db(wave: np.ndarray) -> np.ndarray:
     """Magnitude STFT in dB (bins, frames) with the 64-band mel settings: 25 ms window, 10 ms hop."""
-    import torch
+    from .features import stft_db
 
-    w = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
-    spec = torch.stft(w, n_fft=CFG.mel64_n_fft, hop_length=CFG.mel64_hop, win_length=CFG.mel64_win,
-                      window=torch.hann_window(CFG.mel64_win), center=True, return_complex=True).abs()
-    return 20 * np.log10(np.maximum(spec.numpy(), 1e-5))
+    return stft_db(np.ascontiguousarray(wave, dtype=np.float32)).numpy()
 
 
 def _seconds_axis(ax) -> None:
@@ -362,16 +354,8 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
     fig = _figure(12, 0.95 * rows + 0.9, margins=(0.25, 0.2, 0.45, 0.6))
     ax = fig.add_subplot()
     duration = wave.size / SR
-    peak = float(np.abs(wave).max(initial=0.0)) or 1.0
     base = rows - 1  # the waveform sits in the top row, centred
-    n = wave.size
-    if n > 6000:
-        per = int(np.ceil(n / 2000))
-        w = np.pad(wave, (0, per * 2000 - n), mode="edge").reshape(2000, per) / peak
-        t = (np.arange(2000) * per + per / 2) / SR
-        ax.fill_between(t, base + 0.45 + 0.4 * w.min(1), base + 0.45 + 0.4 * w.max(1), color="#1f3b57", linewidth=0.5)
-    else:
-        ax.plot(np.arange(n) / SR, base + 0.45 + 0.4 * wave / peak, color="#1f3b57", linewidth=0.8)
+    _draw_wave(ax, wave, y0=base + 0.45, height=0.4)
     _row_label(ax, base + 0.95, "your clip")
     _shade_sounding(ax, analysis, -0.05, rows - 1)
     for i, arch in enumerate(archs):
@@ -401,8 +385,9 @@ def listening_timeline(analysis: Analysis, method: str) -> Figure:
 
 
 @_styled
-def tcn_frame_timeline(analysis: Analysis, arch: str = "tcn") -> Figure:
+def tcn_frame_timeline(analysis: Analysis, arch: str | None = None) -> Figure:
     """The TCN's class for every 10 ms frame: the waveform with a band of the winner, and stacked probabilities."""
+    arch = frame_model(analysis, arch)
     wave = _wave(analysis)
     r = analysis.models.get(arch)
     fig = _figure(12, 3.8, margins=(0.9, 1.7, 0.4, 0.6), hspace=0.06)
@@ -509,17 +494,12 @@ def _input_mel64(fig, analysis: Analysis, arch: str) -> None:
 
 
 def _input_baseline(fig, analysis: Analysis, arch: str) -> None:
-    import torch
-
-    from .features import Mel128x128, n_frames
+    from .features import Mel128x128
 
     r = analysis.models[arch]
-    fe = Mel128x128()
-    wave = analysis.clip.waveform.reshape(1, 1, -1).float()
-    with torch.inference_mode():
-        s_db = fe.db(wave)[0, 0].numpy()
-    frames = n_frames(wave.shape[-1], CFG.mel128_hop)
-    start = fe.crop_offset(frames)
+    s_db = analysis.db("mel128x128")  # (128, frames) before the crop
+    frames = s_db.shape[1]
+    start = Mel128x128.crop_offset_of(frames)
     left, right = fig.subplots(1, 2, width_ratios=[1.5, 1])
     lo, hi = _limits(s_db, 0.5, 100)
     im = _specshow(left, s_db, CFG.mel128_hop, y_axis="mel", fmin=0.0, fmax=SR / 2, cmap="magma", vmin=lo, vmax=hi)
@@ -575,15 +555,8 @@ def _input_sequence(fig, analysis: Analysis, arch: str) -> None:
 
 
 def _input_vit(fig, analysis: Analysis, arch: str) -> None:
-    import torch
-
-    from .features import Mel224
-
     r = analysis.models[arch]
-    fe = Mel224()
-    wave = analysis.clip.waveform.reshape(1, 1, -1).float()
-    with torch.inference_mode():
-        before = ((fe.db(wave) + CFG.db_offset) / CFG.db_scale)[0, 0].numpy()  # (128, frames)
+    before = (analysis.db("mel224") + CFG.db_offset) / CFG.db_scale  # (128, frames) before the resize
     x = _np(r.x)[0, 0]  # (224, 224), the same picture in all three channels
     left, right = fig.subplots(1, 2, width_ratios=[1.4, 1])
     lo, hi = _limits(before, 0.5, 100)
@@ -602,8 +575,9 @@ def _input_vit(fig, analysis: Analysis, arch: str) -> None:
     right.set_ylabel(f"bands {_stretch(224 / before.shape[0])}")
 
 
-def default_frame(analysis: Analysis, arch: str = "tcn") -> int:
+def default_frame(analysis: Analysis, arch: str | None = None) -> int:
     """A good first frame for the receptive-field view: loud, and with a full window behind it."""
+    arch = frame_model(analysis, arch)
     r = analysis.models[arch]
     x = _np(r.x)[0]
     frames = x.shape[-1]
@@ -783,15 +757,7 @@ def attribution_overlay(analysis: Analysis, arch: str, attr, method: str, target
         cmap = "RdBu_r" if signed else "YlOrRd"
         im = ax.imshow(rel[None], aspect="auto", cmap=cmap, vmin=-1 if signed else 0, vmax=1,
                        alpha=max(opacity, 0.05), extent=(0, cells * hop / SR, -1, 1))
-        peak = float(np.abs(wave).max(initial=0.0)) or 1.0
-        t = np.arange(wave.size) / SR
-        if wave.size > 6000:
-            per = int(np.ceil(wave.size / 2000))
-            w = np.pad(wave / peak, (0, per * 2000 - wave.size), mode="edge").reshape(2000, per)
-            ax.fill_between((np.arange(2000) * per + per / 2) / SR, w.min(1), w.max(1), color="#1f3b57",
-                            alpha=0.9, linewidth=0.4)
-        else:
-            ax.plot(t, wave / peak, color="#1f3b57", linewidth=0.8)
+        _draw_wave(ax, wave, y0=0.0, height=1.0, alpha=0.9)
         ax.set_ylim(-1, 1)
         ax.set_yticks([])
         ax.set_xlim(0, dur)
@@ -823,8 +789,9 @@ def attribution_overlay(analysis: Analysis, arch: str, attr, method: str, target
 
 
 @_styled
-def receptive_field(analysis: Analysis, t: int, arch: str = "tcn") -> Figure:
+def receptive_field(analysis: Analysis, t: int, arch: str | None = None) -> Figure:
     """The input span that output frame ``t`` of a causal model sees, and its prediction there."""
+    arch = frame_model(analysis, arch)
     r = analysis.models[arch]
     x = _np(r.x)[0]  # (64, frames)
     frames = x.shape[1]
@@ -912,7 +879,7 @@ def stft_frames(analysis: Analysis) -> Figure:
         a = start + k * CFG.mel64_hop
         top.text(1000 * (a + CFG.mel64_win / 2) / SR, top.get_ylim()[0] + (0.17 + 0.3 * k) * np.ptp(top.get_ylim()),
                  f"frame {k + 1}", ha="center", va="center", fontsize=11, fontweight="bold")
-    db = _stft_db(wave)
+    db = analysis.stft_db()
     db = np.maximum(db, db.max() - 80)
     lo, hi = _limits(db, 0.5, 100)
     im = _specshow(bottom, db, CFG.mel64_hop, y_axis="linear", cmap="magma", vmin=lo, vmax=hi)
@@ -1128,8 +1095,9 @@ def one_d_vs_two_d(analysis: Analysis) -> Figure:
 
 
 @_styled
-def dilation_diagram(analysis: Analysis, arch: str = "tcn") -> Figure:
+def dilation_diagram(analysis: Analysis, arch: str | None = None) -> Figure:
     """How dilated causal convolutions reach back, and the receptive field after each layer from the trace."""
+    arch = frame_model(analysis, arch)
     r = analysis.models.get(arch)
     fig = _figure(12, 5.0)
     left, right = fig.subplots(1, 2, width_ratios=[1.2, 1])

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .models import build, list_models
+from .models import build, list_models, share_lock
 
 # the shipped sets; EXPLAINER_PRETRAINED_DIR points the app and CLI at another folder (tests use it)
 PRETRAINED_DIR = Path(os.environ.get("EXPLAINER_PRETRAINED_DIR") or Path(__file__).resolve().parent.parent / "pretrained")
@@ -34,6 +35,12 @@ class ModelSet:
     classes: list[str]
     models: dict[str, nn.Module]
     card: dict = field(default_factory=dict)
+    # the one lock of the set: analysis holds it for a whole request, and every attribution of one of
+    # its models (explainer.models.model_lock) takes the same re-entrant lock
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+
+    def __post_init__(self):
+        share_lock(self.models.values(), self.lock)
 
 
 def set_dir(name: str, root: Path | None = None) -> Path:

@@ -16,15 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attribution import _NDIM, _RNG_LOCK, DEFAULT, SAMPLE_RATE, TIME_STEP_S, AttributionConfig, _reference, \
-    _time_axis, attribute, model_lock
+from .attribution import _RNG_LOCK, DEFAULT, AttributionConfig, _reference, _time_axis, attribute
+from .features import FRONT_ENDS
+from .models import model_lock
 
 
 def _channel_axis(kind: str | None, x: torch.Tensor) -> int | None:
-    if kind == "mel_seq":
-        return None  # (B, 64, T): axis 1 is mel bands, each its own cell
-    if kind in _NDIM:
-        return 1
+    """The axis whose entries form one cell (the front-end says); outside the registry, axis 1 of a 3D+ input."""
+    if kind in FRONT_ENDS:
+        return FRONT_ENDS[kind].channel_axis
     return 1 if x.ndim >= 3 else None
 
 
@@ -166,7 +166,7 @@ def deletion_curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, targe
     axis = _time_axis(kind, x)
     steps = x.shape[axis]
     # every spectrogram column is already 10-45 ms of the clip; raw samples are grouped into 10 ms
-    per_segment = round(TIME_STEP_S * SAMPLE_RATE) if kind == "waveform" else 1
+    per_segment = FRONT_ENDS[kind].curve_segment if kind in FRONT_ENDS else 1
     n_seg = -(-steps // per_segment)
     a = torch.nan_to_num(attr.detach().float()).movedim(axis, -1).reshape(-1, steps).sum(0)  # signed, per step
     seg_of_step = torch.arange(steps) // per_segment

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from explainer import analysis, attribution
+from explainer.models import fast as fast_models
 from explainer.audio import load
 from explainer.pretrained import load_set
 from tests.conftest import tone_and_noise
@@ -38,12 +39,12 @@ def clip(tmp_path_factory):
 def test_fast_copy_changes_nothing(model_set):
     wave = tone_and_noise(1.6, seed=5)
     for arch, model in model_set.models.items():
-        fast = analysis.fast_copy(model)
-        assert fast is analysis.fast_copy(model)  # built once
+        fast = fast_models.fast_copy(model)
+        assert fast is fast_models.fast_copy(model)  # built once
         assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in fast.modules()) \
             or arch == "lfcc_cnn"  # its column norm follows no conv, so it stays
         x = model.front_end(wave).detach()
-        torch.testing.assert_close(fast(analysis._fast_input(model, x)), model(x), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(fast(fast_models.fast_input(model, x)), model(x), rtol=1e-4, atol=1e-5)
         for method in ("input_x_gradient", "saliency", "gradcam"):
             ref = attribution.attribute(model, x, method, target=0)
             got, _ = analysis._attribute(model, x, method, 0)
@@ -55,23 +56,23 @@ def test_fast_copy_changes_nothing(model_set):
 def test_polyphase_conv_matches_strided_conv(kernel, stride, padding, length):
     torch.manual_seed(0)
     conv = torch.nn.Conv1d(2, 5, kernel, stride=stride, padding=padding)
-    assert analysis.PolyphaseConv1d.applies(conv)
-    poly = analysis.PolyphaseConv1d(conv)
+    assert fast_models.PolyphaseConv1d.applies(conv)
+    poly = fast_models.PolyphaseConv1d(conv)
     x = torch.randn(3, 2, length, requires_grad=True)
     y_ref, y = conv(x), poly(x)
     torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
     g_ref, = torch.autograd.grad(y_ref, x, torch.ones_like(y_ref))
     g, = torch.autograd.grad(y, x, torch.ones_like(y))
     torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-5)
-    assert not analysis.PolyphaseConv1d.applies(torch.nn.Conv1d(1, 4, 5, stride=2))  # 5 taps do not split in 2
-    assert not analysis.PolyphaseConv1d.applies(torch.nn.Conv1d(1, 4, 3))  # stride 1: nothing to gain
+    assert not fast_models.PolyphaseConv1d.applies(torch.nn.Conv1d(1, 4, 5, stride=2))  # 5 taps do not split in 2
+    assert not fast_models.PolyphaseConv1d.applies(torch.nn.Conv1d(1, 4, 3))  # stride 1: nothing to gain
 
 
 def test_patch_linear_matches_patch_conv():
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(3, 7, 4, stride=4)
-    assert analysis.PatchLinear.applies(conv) and not analysis.PatchLinear.applies(torch.nn.Conv2d(3, 7, 4, 2))
-    lin = analysis.PatchLinear(conv)
+    assert fast_models.PatchLinear.applies(conv) and not fast_models.PatchLinear.applies(torch.nn.Conv2d(3, 7, 4, 2))
+    lin = fast_models.PatchLinear(conv)
     x = torch.randn(2, 3, 16, 18, requires_grad=True)  # 18 is not a multiple of 4: the conv drops the rest
     y_ref, y = conv(x), lin(x)
     torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
@@ -81,7 +82,7 @@ def test_patch_linear_matches_patch_conv():
 
 
 def test_fast_copy_rewrites_the_costly_layers(model_set):
-    kinds = {arch: {type(m).__name__ for m in analysis.fast_copy(model).modules()}
+    kinds = {arch: {type(m).__name__ for m in fast_models.fast_copy(model).modules()}
              for arch, model in model_set.models.items()}
     assert "PolyphaseConv1d" in kinds["waveform_cnn"]
     assert "PatchLinear" in kinds["spectrogram_vit"]
@@ -131,7 +132,7 @@ def test_silence_gives_no_nan(model_set):
 
 def _hook_count(model_set) -> int:
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               for model in model_set.models.values() for net in (model, analysis.fast_copy(model))
+               for model in model_set.models.values() for net in (model, fast_models.fast_copy(model))
                for m in net.modules())
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from explainer import plots
+from explainer import models, plots
 from explainer.bench import free_port, running_app
 from explainer.models import list_models
 
@@ -170,7 +170,7 @@ def test_browser_walk_through_every_view(server, clip, tmp_path):
             for i, (arch, name) in enumerate(zip(list_models(), arch_tabs)):
                 page.get_by_role("tab", name=name, exact=True).click()
                 panel = page.locator("[role=tabpanel]:visible")
-                panel.get_by_text(plots.MODEL_SUBTITLES[arch]).wait_for()
+                panel.get_by_text(models.subtitle(arch)).wait_for()
                 page.wait_for_function(
                     "[...document.querySelectorAll('[role=tabpanel]')].some(p => p.offsetParent !== null"
                     " && p.querySelectorAll('img').length >= 2)")

@@ -150,7 +150,7 @@ def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step)
     cfg = train.TrainConfig(max_epochs=4, min_epochs=4, clip_seconds=1.0, batch_size=64,  # one step an epoch
-                            ema_decay={"waveform_cnn": 1.0}, epoch_scale={})
+                            ema_decay={"waveform_cnn": 1.0}, epoch_scale={"waveform_cnn": 1.0})
     kept, info = train.train_one("waveform_cnn", data, cfg)
     assert info["ema_decay"] == 1.0 and info["epochs_run"] == 4
     trained = [p for n, p in kept.named_parameters() if not n.startswith("front_end.")]

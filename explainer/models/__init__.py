@@ -9,9 +9,17 @@ on each class (see :class:`explainer.models.layers.AudioModel`).
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 from torch import nn
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
+# one re-entrant lock per shared model, and one for all the models of a loaded set (share_lock):
+# Captum's layer methods hook a model for one pass, and a second request in that window would feed
+# its own activations into the hook
+_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
 
 
 def register_model(name: str):
@@ -85,3 +93,24 @@ def build(name: str, n_classes: int = 6, **options) -> nn.Module:
     if n_classes < 2:
         raise ValueError(f"a classifier needs at least 2 classes, got {n_classes}")
     return cls(n_classes=n_classes, **options)
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """The re-entrant lock that guards hooked or batched passes through a shared ``model``.
+
+    Every model of a loaded set, and every inference copy made of one, shares the set's
+    lock (:func:`share_lock`); any other model gets a lock of its own.
+    """
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.RLock()
+        return lock
+
+
+def share_lock(models, lock: threading.RLock) -> threading.RLock:
+    """Make ``lock`` the :func:`model_lock` of each of ``models``; returns it."""
+    with _LOCKS_GUARD:
+        for m in models:
+            _LOCKS[m] = lock
+    return lock
