@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from . import plots
+from . import models, plots
 from .features import DEFAULT as CFG
 from .features import has_pauses, n_frames
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .inspect import LayerRecord
 
 SR = CFG.sample_rate
-title = plots.model_title
+title = models.title
 
 
 # ---------------------------------------------------------------- small helpers
@@ -68,6 +68,11 @@ def is_untrained(analysis_or_name) -> bool:
     return name == "untrained"
 
 
+def _of_kind(analysis: Analysis, kind: str) -> str | None:
+    """The first model of the analysis that reads ``kind`` (an ``input_kind``), or ``None``."""
+    return next((a for a, r in analysis.models.items() if r.input_kind == kind), None)
+
+
 def _first(result: ModelResult, pred: Callable[[LayerRecord], bool]) -> LayerRecord | None:
     return next((rec for rec in result.trace.layers if pred(rec)), None)
 
@@ -101,9 +106,9 @@ def summary_line(analysis: Analysis) -> str:
     if total == 1:
         arch = next(iter(analysis.models))
         return (f"The only model in this set, the {title(arch)}, hears **{best}**. The set has {total} of the "
-                f"{len(plots.MODEL_TITLES)} architectures; the other tabs stay empty.")
-    partial = (f" (this set has {total} of the {len(plots.MODEL_TITLES)} architectures)"
-               if total < len(plots.MODEL_TITLES) else "")
+                f"{len(models.list_models())} architectures; the other tabs stay empty.")
+    known = len(models.list_models())
+    partial = f" (this set has {total} of the {known} architectures)" if total < known else ""
     if count == total:
         return f"All {total} models hear **{best}**{partial}."
     if count > total / 2:
@@ -254,12 +259,12 @@ def compare_caption(analysis: Analysis, method: str) -> str:
                                        else ", but its map does not beat its own least-relevant order")
         lines.append(f"{title(arch)} peaks at {peak_t:.2f} s{verdict}{order}")
     body = "; ".join(lines) + "." if lines else ""
-    base = analysis.models.get("baseline_cnn")
+    base = _of_kind(analysis, "mel128x128")
     frames = n_frames(_samples(analysis), CFG.mel128_hop)
     if base is not None and frames > CFG.mel128_frames:
         start = (frames - CFG.mel128_frames) // 2 * CFG.mel128_hop / SR
         end = start + CFG.mel128_frames * CFG.mel128_hop / SR
-        body += (f" The Beginner CNN's curve is flat outside {start:.2f}–{end:.2f} s: it only ever sees the middle "
+        body += (f" The {title(base)}'s curve is flat outside {start:.2f}–{end:.2f} s: it only ever sees the middle "
                  "128 frames of a clip.")
     if method in plots.SIGNED_METHODS:
         meaning = ("A high curve means \"this moment of the clip added most to the model's answer\", measured "
@@ -278,7 +283,9 @@ def compare_caption(analysis: Analysis, method: str) -> str:
     )
 
 
-def tcn_caption(analysis: Analysis, arch: str = "tcn") -> str:
+def tcn_caption(analysis: Analysis, arch: str | None = None) -> str:
+    """What the frame-by-frame model (``arch``, or the set's first) answered over time."""
+    arch = plots.frame_model(analysis, arch)
     r = analysis.models.get(arch)
     if r is None or r.frame_probabilities is None:
         return "This set has no model that answers frame by frame."
@@ -290,7 +297,7 @@ def tcn_caption(analysis: Analysis, arch: str = "tcn") -> str:
     share = ", ".join(f"{analysis.classes[i]} {100 * counts[i] / max(frames, 1):.0f}%"
                       for i in np.argsort(-counts) if counts[i] > 0)
     return (
-        f"The TCN gives an answer for every one of the {frames} frames (10 ms each), using only that frame and "
+        f"The {title(arch)} gives an answer for every one of the {frames} frames (10 ms each), using only that frame and "
         f"the ones before it. The strip shows the winner over time: {share}; it changes its mind {changes} times. "
         "Its answer for the whole clip (in the headline) is the average over all frames. Try the sequence "
         "example, where the sound switches class part-way through."
@@ -305,7 +312,7 @@ def metrics_rows(card: dict) -> list[list]:
     real recordings (apart, when the card has both), real speech recall, size, training time."""
     rows = []
     pct = lambda v: "—" if v is None else f"{100 * v:.1f}%"
-    for arch in plots.MODEL_TITLES:
+    for arch in models.list_models():
         entry = (card.get("models") or {}).get(arch)
         if not entry:
             continue
@@ -323,16 +330,18 @@ def metrics_note(card: dict, set_name: str) -> str:
     if card.get("untrained") or set_name == "untrained":
         return ("**No test scores: these models are untrained.** Once a trained set is installed in `pretrained/`, "
                 "this table shows how often each model was right on clips it never heard in training.")
-    models = card.get("models") or {}
-    split = next(((m.get("test") or {}).get("split") for m in models.values() if m.get("test")), None)
-    n = next(((m.get("test") or {}).get("n") for m in models.values() if m.get("test")), None)
+    entries = card.get("models") or {}
+    split = next(((m.get("test") or {}).get("split") for m in entries.values() if m.get("test")), None)
+    n = next(((m.get("test") or {}).get("n") for m in entries.values() if m.get("test")), None)
     where = ("held-out test clips: voices, instruments and drum kits kept out of training"
              if split == "test" else "the validation clips")
     extra = f" ({_n(n)} clips)" if n else ""
     where, extra = (f"{_n(n)} {where}", "") if n and split == "test" else (where, extra)
-    frame = (models.get("tcn") or {}).get("test", {}).get("frame_accuracy")
-    frame_txt = f" The TCN labels {100 * frame:.1f}% of 10 ms frames of sequence clips correctly." if frame else ""
-    n_real = next(((m.get("test") or {}).get("real", {}).get("n") for m in models.values()
+    framed = next(((a, m["test"]["frame_accuracy"]) for a, m in entries.items()
+                   if (m.get("test") or {}).get("frame_accuracy")), None)
+    frame_txt = (f" The {title(framed[0])} labels {100 * framed[1]:.1f}% of 10 ms frames of sequence clips correctly."
+                 if framed else "")
+    n_real = next(((m.get("test") or {}).get("real", {}).get("n") for m in entries.values()
                    if (m.get("test") or {}).get("real")), None)
     real_txt = (f" {_n(n_real)} of them are **real recordings**: people speaking (speakers and languages never "
                 "heard in training), produced music and sampled drum kits, many played through a simulated room, "
@@ -588,10 +597,10 @@ def why_design(analysis: Analysis, arch: str) -> str:
 
 def _model_attr(analysis: Analysis, arch: str):
     """The model class of an architecture, for its documented constants (dilations, kernel)."""
-    from .models import _REGISTRY, _load_all
-
-    _load_all()
-    return _REGISTRY.get(arch)
+    try:
+        return models.model_class(arch)
+    except KeyError:
+        return None
 
 
 def _curves_text(curves: dict, target: str) -> str:
@@ -753,8 +762,8 @@ def faithfulness_text(check: dict | None, target: str, method: str, on_sound: fl
             f"Score {score:+.2f}: {verdict}{tail}")
 
 
-def receptive_field_caption(analysis: Analysis, t: int, arch: str = "tcn") -> str:
-    r = analysis.models[arch]
+def receptive_field_caption(analysis: Analysis, t: int, arch: str | None = None) -> str:
+    r = analysis.models[plots.frame_model(analysis, arch)]
     rf = r.trace.layers[-1].receptive_field or 1
     frames = r.x.shape[-1]
     t = int(np.clip(t, 0, frames - 1))
@@ -858,18 +867,18 @@ def _step_pool(a: Analysis) -> str:
 
 
 def _step_1d2d(a: Analysis) -> str:
-    wr = a.models.get("waveform_cnn")
-    sr_ = a.models.get("spectrogram_cnn")
+    wr = a.models.get(_of_kind(a, "waveform"))
+    sr_ = a.models.get(_of_kind(a, "mel64"))
     n = _samples(a)
     parts = [f"The same {n / SR:.2f} s can be fed to a network in two ways."]
     if wr is not None:
         first = _first(wr, lambda x: x.type == "Conv1d")
-        parts.append(f"The **1D waveform CNN** slides 64-sample kernels along the {_n(n)} samples, 4 at a time: its "
+        parts.append(f"The **{title(wr.arch)}** slides 64-sample kernels along the {_n(n)} samples, 4 at a time: its "
                      f"first layer outputs {_shape(first.shape[1:]) if first else '?'} (channels × positions), and "
                      f"it has {_n(_params(wr))} weights.")
     if sr_ is not None:
         first = _first(sr_, lambda x: x.type == "Conv2d")
-        parts.append(f"The **2D spectrogram CNN** slides 3 × 3 kernels over the {_shape(sr_.x.shape[2:])} mel "
+        parts.append(f"The **{title(sr_.arch)}** slides 3 × 3 kernels over the {_shape(sr_.x.shape[2:])} mel "
                      f"picture, along time *and* frequency: first output {_shape(first.shape[1:]) if first else '?'}, "
                      f"{_n(_params(sr_))} weights.")
     parts.append("The 1D model must learn its own frequency analysis; the 2D model is handed one and can reuse "
@@ -879,16 +888,17 @@ def _step_1d2d(a: Analysis) -> str:
 
 
 def _step_dilation(a: Analysis) -> str:
-    r = a.models.get("tcn")
+    arch = plots.frame_model(a)
+    r = a.models.get(arch)
     if r is None:
-        return "This set has no TCN."
+        return "This set has no model that answers frame by frame."
     rf = r.trace.layers[-1].receptive_field or 1
     ms = r.trace.layers[-1].receptive_field_ms or 0
     convs = _tcn_convs(r.trace.layers)
     return ("How far back can a frame-by-frame model look? An ordinary 3-wide convolution adds 2 frames of reach per "
             "layer. A **dilated** convolution spaces its taps out: with dilation 4 the taps are 4 frames apart, so "
             "the same 3 weights span 9 frames. Doubling the dilation at every block makes the reach grow "
-            f"exponentially. The TCN's {len(convs)} causal convolutions reach **{rf} frames ({ms / 1000:.2f} s)**, "
+            f"exponentially. The {title(arch)}'s {len(convs)} causal convolutions reach **{rf} frames ({ms / 1000:.2f} s)**, "
             "read from the trace (right-hand chart); the sketch on the left shows the idea with fewer layers. *Causal* "
             "means every connection points to the past: the answer at a moment never waits for the future.")
 
