@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from explainer import analysis, audio, plots, pretrained, report, story
 from explainer.attribution import METHODS
+from explainer.ui import html
 
 from tests.conftest import tone_and_noise
 
@@ -129,11 +130,11 @@ def test_every_walkthrough_step(result):
 def test_texts_use_the_clip_and_never_nan(result):
     a = result
     n = a.clip.waveform.shape[-1]
-    texts = [story.headline_html(a), story.summary_line(a), story.clip_notice(a),
+    texts = [html.headline_html(a), story.summary_line(a), story.clip_notice(a),
              *story.listen_captions(a).values(), story.tcn_caption(a), story.metrics_note(a.models and {}, a.set_name)]
     texts += [story.compare_caption(a, m) for m in a.methods]
     for arch in a.models:
-        texts += [story.input_caption(a, arch), story.why_design(a, arch), story.layer_flow_html(a, arch)]
+        texts += [story.input_caption(a, arch), story.why_design(a, arch), html.layer_flow_html(a, arch)]
         r = a.models[arch]
         texts += [story.faithfulness_text(r.faithfulness.get(m), r.top, m) for m in a.methods]
         assert len(story.layer_rows(a, arch)) == len(r.trace.layers)
@@ -144,8 +145,8 @@ def test_texts_use_the_clip_and_never_nan(result):
         assert isinstance(t, str)
         assert "nan%" not in t and " nan " not in t and "inf%" not in t
     assert f"{n:,}" in story.listen_captions(a)["waveform"]
-    assert "UNTRAINED" in story.untrained_banner_html(True) and story.untrained_banner_html(False) == ""
-    assert "random" in story.headline_html(a)  # an untrained set never shows its guesses as answers
+    assert "UNTRAINED" in html.untrained_banner_html(True) and html.untrained_banner_html(False) == ""
+    assert "random" in html.headline_html(a)  # an untrained set never shows its guesses as answers
     assert len(story.sizes_rows(a)) == len(a.sizes)
 
 

@@ -448,8 +448,6 @@ def receptive_field(analysis: Analysis, t: int, arch: str | None = None) -> Figu
     return fig
 
 
-
-
 @_styled
 def dilation_diagram(analysis: Analysis, arch: str | None = None) -> Figure:
     """How dilated causal convolutions reach back, and the receptive field after each layer from the trace."""
@@ -498,5 +496,3 @@ def dilation_diagram(analysis: Analysis, arch: str | None = None) -> Figure:
         right.set_xlabel("input frames one output frame sees")
         right.set_title("Receptive field after each conv (from the trace)")
     return fig
-
-

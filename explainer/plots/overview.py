@@ -79,8 +79,6 @@ def lfcc_grid(analysis: Analysis) -> Figure:
     return fig
 
 
-
-
 @_styled
 def prediction_table(analysis: Analysis) -> Figure:
     """Heat table of every model's probability for every class, the top class outlined."""
@@ -193,8 +191,6 @@ def _confusion_panel(fig: Figure, ax, test: dict, classes: list[str], label: str
     _colorbar(fig, im, ax, "share of the row")
 
 
-
-
 @_styled
 def mask_picture(original: np.ndarray, kept: np.ndarray, mask: np.ndarray, keep: float) -> Figure:
     """Spectrogram of the clip, the mask that selects its most-attributed cells, and what is left.
@@ -221,5 +217,3 @@ def mask_picture(original: np.ndarray, kept: np.ndarray, mask: np.ndarray, keep:
         ax.set_ylabel("")
     axes[0].set_ylabel("frequency (Hz)")
     return fig
-
-

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from ..analysis import Analysis
 
 
-
 SR = CFG.sample_rate
 DPI = 100
 METHOD_TITLES = {
@@ -102,8 +101,6 @@ def _styled(fn):
 
     wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = fn.__name__, fn.__doc__, fn
     return wrapper
-
-
 
 
 def _wave(analysis: Analysis) -> np.ndarray:
@@ -237,8 +234,6 @@ def _colorbar(fig, im, ax, label: str):
     cb = fig.colorbar(im, ax=ax, pad=0.01, fraction=0.04)
     cb.set_label(label)
     return cb
-
-
 
 
 _SOUND_SHADE = "#dff0d8"  # pale green behind the parts of the clip that sound

@@ -1,0 +1,39 @@
+"""Process settings of the web server, applied when it starts (never when a module is imported)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:  # not glibc (macOS, Windows): nothing to tune
+        return None
+
+
+_LIBC = None
+
+
+def configure() -> None:
+    """Settings for a server process: no analytics, telemetry or hub access, and a heap that gives memory back.
+
+    The app never reports usage and never needs the network. glibc gives each worker thread its own
+    heap arena; with a few dozen request threads the freed pages of every arena stay mapped and the
+    process only grows, so two arenas are allowed.
+    """
+    global _LIBC
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # forced: the app must never report usage
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _LIBC = _libc()
+    if _LIBC is not None and hasattr(_LIBC, "mallopt"):
+        _LIBC.mallopt(-8, 2)  # M_ARENA_MAX
+
+
+def release_memory() -> None:
+    """Return freed heap pages to the system after an analysis, so memory stays flat (glibc only)."""
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
