@@ -46,7 +46,7 @@ def _summary(report: dict) -> str:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from . import analysis, attribution, audio, pretrained
+    from . import analysis, attribution, audio, pretrained, report
 
     if args.methods is None:
         args.methods = ",".join(analysis.DEFAULT_METHODS)
@@ -64,8 +64,8 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     result = analysis.analyze(clip, model_set, methods, curves=True)
-    report = result.to_dict()
-    print(json.dumps(report) if args.json else _summary(report))
+    out = report.report_dict(result)  # the same JSON as the app's API and Export
+    print(json.dumps(out) if args.json else _summary(out))
     return 0
 
 

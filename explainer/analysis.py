@@ -48,7 +48,7 @@ class ModelResult:
     curves: dict[str, dict] = field(default_factory=dict)  # method -> deletion/insertion curves (primary method)
     on_sound: dict[str, float] = field(default_factory=dict)  # method -> share of positive mass on the sound
     method_info: dict[str, dict] = field(default_factory=dict)  # method -> e.g. IG's steps and completeness error
-    frame_probabilities: np.ndarray | None = None  # tcn only: (n_classes, frames)
+    frame_probabilities: np.ndarray | None = None  # frame-level models only: (n_classes, frames)
     # the "nothing here" input every contribution map, deletion and insertion measure from:
     # attribution.background_reference (the clip's own room, where it has pauses)
     reference: torch.Tensor | None = None

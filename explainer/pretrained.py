@@ -15,6 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .features import DEFAULT as FEATURES
 from .models import build, list_models, share_lock
 
 # the shipped sets; EXPLAINER_PRETRAINED_DIR points the app and CLI at another folder (tests use it)
@@ -111,12 +112,47 @@ def untrained_set(classes: list[str] | None = None) -> ModelSet:
     return ModelSet(name="untrained", classes=classes, models=models, card={"untrained": True})
 
 
+def _check_features(name: str, card: dict) -> None:
+    """Refuse a card whose feature settings differ from this code's :class:`~explainer.features.FeatureConfig`.
+
+    Every setting the card records must exist in the code with the same value; a setting the code
+    has and an older card lacks is taken at the code's value.
+    """
+    recorded = card.get("features")
+    if recorded is None:
+        return
+    if not isinstance(recorded, dict):
+        raise PretrainedError(f"card.json of {name!r}: 'features' must be an object of feature settings.")
+    code = FEATURES.to_dict()
+    differ = [f"{k}: the set has {v!r}, this code {code[k]!r}" if k in code else f"{k}: unknown to this code"
+              for k, v in recorded.items() if k not in code or code[k] != v]
+    if differ:
+        raise PretrainedError(
+            f"The model set {name!r} was trained on features this version of Audio Explainer does not compute "
+            f"({'; '.join(differ[:3])}). Retrain the set with this version, or run the version it was made with.")
+
+
+def _check_input_shape(name: str, arch: str, model: nn.Module, entry: dict, card: dict) -> None:
+    """Refuse a model whose card records an input shape its front-end no longer makes for the card's clip length."""
+    shape, seconds = entry.get("input_shape"), card.get("clip_seconds")
+    if shape is None or not isinstance(seconds, (int, float)) or seconds <= 0:
+        return
+    n = int(round(seconds * FEATURES.sample_rate))
+    with torch.inference_mode():
+        made = list(model.front_end(torch.zeros(1, 1, n)).shape[1:])
+    if list(shape) != made:
+        raise PretrainedError(
+            f"{arch} of {name!r} was trained on inputs shaped {tuple(shape)} for a {seconds:g} s clip, but this code "
+            f"makes {tuple(made)}. Retrain the set with this version, or run the version it was made with.")
+
+
 def load_set(name: str = DEFAULT_SET, *, root: Path | None = None, models: list[str] | None = None) -> ModelSet:
     """Load every architecture of set ``name``, in eval mode.
 
     Checks, before any weight is read: the name stays inside ``pretrained/``, the
-    card lists the classes and a ``.safetensors`` file per model, and each file's
-    sha256 matches the card. Pickled checkpoints are never opened.
+    card lists the classes and a ``.safetensors`` file per model, the card's feature
+    settings and each model's input shape match what this code computes, and each
+    file's sha256 matches the card. Pickled checkpoints are never opened.
 
     Raises:
         PretrainedError: with a sentence saying what is wrong.
@@ -132,6 +168,7 @@ def load_set(name: str = DEFAULT_SET, *, root: Path | None = None, models: list[
     classes = card.get("classes")
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
         raise PretrainedError(f"card.json of {name!r} must list at least two class names.")
+    _check_features(name, card)
     entries = card.get("models", {})
     wanted = [m for m in list_models() if m in entries and (models is None or m in models)]
     if not wanted:
@@ -150,6 +187,7 @@ def load_set(name: str = DEFAULT_SET, *, root: Path | None = None, models: list[
         if entry.get("n_classes", len(classes)) != len(classes):
             raise PretrainedError(f"{arch}: card says {entry.get('n_classes')} classes but lists {len(classes)}.")
         model = build(arch, n_classes=len(classes))
+        _check_input_shape(name, arch, model, entry, card)
         load_weights(model, path)
         loaded[arch] = model.eval()
         for p in model.parameters():
