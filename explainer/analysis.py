@@ -84,7 +84,7 @@ class Analysis:
         before any picture step (crop, padding, resize); computed once per analysis."""
         key = f"db:{kind}"
         if key not in self._display:
-            if kind in ("mel64", "mel_seq"):
+            if (front_end_class(kind).shares or kind) == "mel64":
                 self._display[key] = self.mel_db
             else:
                 fe = build_front_end(kind)

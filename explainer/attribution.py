@@ -111,7 +111,7 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
     """
     steps = np.asarray(steps_sounding, dtype=bool).ravel()
     fallback = reference_input(x, kind)
-    if kind not in FRONT_ENDS or kind == "waveform" or x.shape[0] != 1 or steps.size == 0:
+    if kind not in FRONT_ENDS or not FRONT_ENDS[kind].room_reference or x.shape[0] != 1 or steps.size == 0:
         return fallback
     if not has_pauses(float(steps.mean())):
         return fallback

@@ -85,7 +85,11 @@ class FrontEnd(nn.Module):
       small inputs gain from batching, and large activations outgrow the caches;
     - ``channels_last``: whether inference runs faster in channels-last memory (measured);
     - ``curve_segment``: input time steps that the deletion curves remove together (10 ms);
-    - ``shares``: the kind whose tensor this one is a view of, computed once for both.
+    - ``shares``: the kind whose tensor this one is a view of, computed once for both;
+    - ``names_frequencies``: whether a cell of the input belongs to one band of frequencies
+      (a spectrogram) rather than to every frequency at once (raw samples, cepstra);
+    - ``room_reference``: whether the clip's own room can serve as the reference, held still
+      over time (raw samples cannot be held still: their reference stays digital silence).
 
     ``time_grid`` says where each input step sits on the clip, ``span_ms`` how much
     audio one step covers, and ``reference`` what "nothing here" looks like.
@@ -101,6 +105,8 @@ class FrontEnd(nn.Module):
     channels_last: bool = False
     curve_segment: int = 1
     shares: str | None = None
+    names_frequencies: bool = False
+    room_reference: bool = True
 
     @classmethod
     def time_grid(cls, n_samples: int, cfg: FeatureConfig = DEFAULT) -> tuple[float, float, int]:
@@ -151,6 +157,7 @@ class LogMel(FrontEnd):
 
     ndim = 3
     time_axis = 3
+    names_frequencies = True
 
     def __init__(self, n_fft: int, win: int, hop: int, n_mels: int, cfg: FeatureConfig = DEFAULT):
         super().__init__()
@@ -364,6 +371,7 @@ class Waveform(FrontEnd):
     time_axis = 2
     occlusion = ((1, 1600), (1, 800))  # 100 ms spans, half overlapping
     ig_batch = 4
+    room_reference = False
     curve_segment = DEFAULT.sample_rate // 100  # 160 samples: 10 ms, like one spectrogram column
 
     @classmethod

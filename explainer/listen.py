@@ -75,7 +75,8 @@ def importance_map(attr, kind: str, n_samples: int) -> torch.Tensor:
     """
     a = torch.as_tensor(np.asarray(attr) if not isinstance(attr, torch.Tensor) else attr).detach().float().cpu()
     a = torch.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0).abs()
-    bands = front_end_class(kind).mel_bands(a, n_samples)
+    fe = front_end_class(kind)
+    bands = fe.mel_bands(a, n_samples) if fe.names_frequencies else None
     if bands is None:
         return torch.from_numpy(time_curve(a, kind, n_samples)).float()[None]  # (1, frames)
     mel, n_fft = bands

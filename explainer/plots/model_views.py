@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..features import DEFAULT as CFG
+from ..features import front_end_class
 from .style import (
     _BAND_NAMES,
     METHOD_TITLES,
@@ -253,13 +254,15 @@ def shrink_feature_maps(trace, kind: str, max_layers: int = 5) -> dict[str, np.n
     fits on a 1,200-pixel-wide figure. Long time axes are reduced by a block maximum, which
     keeps the peaks of sparse (ReLU) activations visible.
     """
+    fe = front_end_class(kind)
     out = {}
     for name in _pick_maps(trace, max_layers):
         fmap = np.asarray(trace.feature_maps[name])
         # 2D maps are drawn as 4 small pictures each; 1D maps as one wide picture of 8 rows
         channels, max_steps = (4, 400) if fmap.ndim == 3 else (8, 1200)
         fmap = fmap[:channels]
-        axis = 1 if kind == "lfcc" and fmap.ndim == 3 else fmap.ndim - 1  # the time axis of this map
+        # the time axis of this map (no batch axis): the input's own where the map keeps its layout
+        axis = fe.time_axis - 1 if fmap.ndim == fe.ndim else fmap.ndim - 1
         steps = fmap.shape[axis]
         if steps > max_steps:
             k = int(np.ceil(steps / max_steps))
@@ -307,7 +310,7 @@ def feature_maps(analysis: Analysis, arch: str, channels: int = 4, max_layers: i
         return fig
     fig = _figure(12, 2.0 * len(chosen) + 0.4)
     grid = fig.subplots(len(chosen), channels, squeeze=False)
-    transpose = r.input_kind == "lfcc"  # draw time left to right like every other picture
+    transpose = front_end_class(r.input_kind).time_axis != r.x.ndim - 1  # draw time left to right, as everywhere
     for row, name, fmap in zip(grid, chosen, maps):
         for c, ax in enumerate(row):
             ax.set_xticks([])

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import models, plots
 from ..features import DEFAULT as CFG
-from ..features import n_frames
+from ..features import front_end_class, n_frames
 from .common import SR, _kb, _n, _of_kind, _samples, _shape, title
 
 if TYPE_CHECKING:
@@ -289,7 +289,7 @@ def receptive_field_caption(analysis: Analysis, t: int, arch: str | None = None)
 def hear_caption(analysis: Analysis, arch: str, method: str, keep: float) -> str:
     r = analysis.models[arch]
     whole = ("This model's map has no frequency axis (its input is raw samples or cepstral coefficients), so "
-             "whole 10 ms slices are kept or silenced. " if r.input_kind in ("waveform", "lfcc") else "")
+             "whole 10 ms slices are kept or silenced. " if not front_end_class(r.input_kind).names_frequencies else "")
     return (f"The left player is your clip. The right one keeps only the **{100 * keep:.0f}%** of time-frequency "
             f"cells that the {title(arch)}'s {plots.METHOD_TITLES.get(method, method)} map rated highest for "
             f"'{r.top}', and silences the rest (the original phase is kept, so it still sounds natural). {whole}If "
