@@ -187,14 +187,14 @@ def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: in
         shifts = torch.randint(-t // 8, t // 8 + 1, (b,), generator=gen)
         wave = torch.stack([torch.roll(wave[i], int(s), dims=-1) for i, s in enumerate(shifts)])
     lo, hi = cfg.gain_db
-    gain = 10 ** ((lo + (hi - lo) * torch.rand(b, 1, 1, generator=gen)) / 20)
-    wave = wave * gain
-    rms = wave.pow(2).mean(dim=-1, keepdim=True).sqrt()
+    gain_db = (lo + (hi - lo) * torch.rand(b, generator=gen)).tolist()
+    wave = torch.stack([AF.gain(w, g) for w, g in zip(wave, gain_db)])
     lo, hi = cfg.noise_snr_db
-    snr = lo + (hi - lo) * torch.rand(b, 1, 1, generator=gen)
-    use = (torch.rand(b, 1, 1, generator=gen) < cfg.noise_probability).float()
-    noise = torch.randn(wave.shape, generator=gen) * rms * 10 ** (-snr / 20) * use
-    return (wave + noise).clamp(-1.0, 1.0)
+    snr = lo + (hi - lo) * torch.rand(b, 1, generator=gen)
+    use = torch.rand(b, 1, 1, generator=gen) < cfg.noise_probability
+    # white noise at the drawn SNR below the clip's own power (a silent clip gets none)
+    noisy = AF.add_noise(wave, torch.randn(wave.shape, generator=gen), snr)
+    return torch.where(use, noisy, wave).clamp(-1.0, 1.0)
 
 
 # Largest denominator of a speed ratio p/q: the resampling filter grows with p and q, and ratios at

@@ -170,6 +170,23 @@ def test_speed_draws_a_seeded_rate_in_range():
     assert all(795 <= hz <= 1255 for hz in peaks) and len(set(peaks)) > 4  # a spread of rates, not one
 
 
+def test_augment_gain_and_noise_snr():
+    # a constant clip is unchanged by the circular shift, so what augment adds is exactly clip - gained input
+    wave = torch.full((16, 1, 16000), 0.3)
+    gen = torch.Generator().manual_seed(0)
+    for snr in (15.0, 30.0, 45.0):
+        cfg = train.TrainConfig(gain_db=(-6.0, -6.0), noise_snr_db=(snr, snr), noise_probability=1.0)
+        out = train.augment(wave, cfg, gen, None)
+        clean = 0.3 * 10 ** (-6 / 20)
+        noise = out - clean
+        measured = 10 * torch.log10(clean ** 2 / noise.pow(2).mean(dim=-1))
+        assert torch.allclose(measured, torch.full_like(measured, snr), atol=0.5), (snr, measured)
+    quiet = train.augment(wave, train.TrainConfig(gain_db=(-6.0, -6.0), noise_probability=0.0), gen, None)
+    torch.testing.assert_close(quiet, torch.full_like(wave, 0.3 * 10 ** (-6 / 20)))
+    silent = train.augment(torch.zeros(4, 1, 16000), train.TrainConfig(noise_probability=1.0), gen, None)
+    assert torch.equal(silent, torch.zeros_like(silent))  # no noise bed on silence, and no NaN
+
+
 def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
     # the average starts from the weights after the first step; with a decay of 1 it never moves again,
     # so the kept model is exactly the model after step one, although three more steps follow
