@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchaudio.functional as AF
+from sklearn.metrics import confusion_matrix
 from tqdm import tqdm
 
 from . import audio
@@ -252,11 +253,9 @@ def predict(model: torch.nn.Module, waves: torch.Tensor, batch: int = 32) -> tor
 
 def metrics(pred: torch.Tensor, true: torch.Tensor, classes: list[str]) -> dict:
     """Accuracy, per-class recall and the confusion matrix (rows: true class)."""
-    k = len(classes)
-    conf = torch.zeros(k, k, dtype=torch.long)
-    for t, p in zip(true.tolist(), pred.tolist()):
-        conf[t, p] += 1
-    recall = {c: (conf[i, i] / conf[i].sum()).item() if conf[i].sum() else None for i, c in enumerate(classes)}
+    # labels= gives every class its row and column, also those the clips do not hold
+    conf = confusion_matrix(true.numpy(), pred.numpy(), labels=range(len(classes)))
+    recall = {c: float(conf[i, i] / conf[i].sum()) if conf[i].sum() else None for i, c in enumerate(classes)}
     return {"accuracy": round((pred == true).float().mean().item(), 4),
             "per_class_recall": {c: None if r is None else round(r, 4) for c, r in recall.items()},
             "confusion": conf.tolist(), "n": int(len(true))}

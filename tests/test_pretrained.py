@@ -187,6 +187,13 @@ def test_augment_gain_and_noise_snr():
     assert torch.equal(silent, torch.zeros_like(silent))  # no noise bed on silence, and no NaN
 
 
+def test_confusion_keeps_a_row_for_every_class():
+    m = train.metrics(torch.tensor([0, 1, 1, 0]), torch.tensor([0, 0, 1, 1]), ["a", "b", "absent"])
+    assert m["confusion"] == [[1, 1, 0], [1, 1, 0], [0, 0, 0]]
+    assert all(type(v) is int for row in m["confusion"] for v in row)  # written to the card as plain JSON ints
+    assert m["per_class_recall"] == {"a": 0.5, "b": 0.5, "absent": None} and m["accuracy"] == 0.5
+
+
 def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
     # the average starts from the weights after the first step; with a decay of 1 it never moves again,
     # so the kept model is exactly the model after step one, although three more steps follow
