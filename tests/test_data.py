@@ -160,6 +160,28 @@ def test_midi_bytes() -> None:
     assert data.index(b"\x90\x3c\x64") < data.index(b"\x80\x3c\x00")
 
 
+def test_eq_biquads_have_their_gain_and_do_not_clip() -> None:
+    import torchaudio.functional as AF
+    t = np.arange(16_000) / SAMPLE_RATE
+
+    def gain_db(design, freq, *args):  # steady-state gain of a full-scale sine, in dB
+        y = augment._biquad(design, np.sin(2 * np.pi * freq * t), *args)
+        return 20 * np.log10(np.std(y[8_000:]) / np.std(np.sin(2 * np.pi * freq * t[8_000:])))
+
+    # a +12 dB peak lifts a full-scale tone to about 4: torchaudio alone would clamp it at 1
+    assert gain_db(AF.equalizer_biquad, 1_000, 1_000.0, 12.0, 1.0) == pytest.approx(12.0, abs=0.1)
+    assert gain_db(AF.equalizer_biquad, 6_000, 1_000.0, 12.0, 1.0) == pytest.approx(0.0, abs=0.5)
+    assert gain_db(AF.bass_biquad, 40, 9.0, 300.0, 0.7) == pytest.approx(9.0, abs=0.5)  # low shelf
+    assert gain_db(AF.bass_biquad, 6_000, 9.0, 300.0, 0.7) == pytest.approx(0.0, abs=0.5)
+    assert gain_db(AF.treble_biquad, 7_000, -9.0, 3_000.0, 0.7) == pytest.approx(-9.0, abs=0.5)  # high shelf
+    assert gain_db(AF.treble_biquad, 100, -9.0, 3_000.0, 0.7) == pytest.approx(0.0, abs=0.5)
+    # every random EQ (shelves, peaks, the phone band) stays finite and within its +-12 dB of gain
+    x = np.random.default_rng(0).standard_normal(16_000)
+    for seed in range(24):
+        y = augment.random_eq(x, np.random.default_rng(seed), (-12.0, 12.0))
+        assert np.all(np.isfinite(y)) and -30 < 20 * np.log10(np.std(y) / np.std(x)) < 12.5, seed
+
+
 def _numpy_pools():
     from explainer.data import sources, synth
     pools = [p for build in (sources._tone_pools, sources._noise_pools, sources._silence_pools,
