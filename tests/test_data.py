@@ -152,12 +152,26 @@ def test_refuses_foreign_folder(tmp_path: Path) -> None:
         generate(tmp_path, _tiny(("tone",)))
 
 
-def test_midi_bytes() -> None:
-    assert midi._varlen(0) == b"\x00" and midi._varlen(0x3FFF) == b"\xff\x7f"
-    data = midi.midi_bytes([midi.note_off(0.5, 0, 60), midi.note_on(0.0, 0, 60, 100)])
-    assert data.startswith(b"MThd") and b"MTrk" in data
-    # The note-on (tick 0) is written before the note-off (500 ticks = 0.5 s later).
-    assert data.index(b"\x90\x3c\x64") < data.index(b"\x80\x3c\x00")
+def test_midi_file_parses_back_with_the_same_notes(tmp_path: Path) -> None:
+    import mido
+    events = [midi.note_on(0.5, 0, 60, 100), midi.note_off(1.0, 0, 60), midi.note_off(0.5, 0, 60),
+              midi.note_on(0.0, 0, 60, 90), midi.program(0.0, 0, 24), midi.note_on(0.25, 9, 200, 0)]
+    midi.midi_file(events).save(tmp_path / "score.mid")
+    back = mido.MidiFile(tmp_path / "score.mid")
+    assert back.type == 0 and len(back.tracks) == 1
+    t, got = 0.0, []
+    for msg in back:  # mido turns the delta ticks into seconds with the file's tempo
+        t += msg.time
+        if not msg.is_meta:
+            got.append((round(t, 6), msg.copy(time=0)))
+    # sorted by time; at 0.5 s the old note is released before the same pitch is struck again;
+    # out-of-range pitch and velocity are clamped (a velocity of 0 would be a note-off)
+    assert got == [(0.0, mido.Message("program_change", channel=0, program=24)),
+                   (0.0, mido.Message("note_on", channel=0, note=60, velocity=90)),
+                   (0.25, mido.Message("note_on", channel=9, note=127, velocity=1)),
+                   (0.5, mido.Message("note_off", channel=0, note=60, velocity=0)),
+                   (0.5, mido.Message("note_on", channel=0, note=60, velocity=100)),
+                   (1.0, mido.Message("note_off", channel=0, note=60, velocity=0))]
 
 
 def test_eq_biquads_have_their_gain_and_do_not_clip() -> None:
