@@ -152,12 +152,48 @@ def test_refuses_foreign_folder(tmp_path: Path) -> None:
         generate(tmp_path, _tiny(("tone",)))
 
 
-def test_midi_bytes() -> None:
-    assert midi._varlen(0) == b"\x00" and midi._varlen(0x3FFF) == b"\xff\x7f"
-    data = midi.midi_bytes([midi.note_off(0.5, 0, 60), midi.note_on(0.0, 0, 60, 100)])
-    assert data.startswith(b"MThd") and b"MTrk" in data
-    # The note-on (tick 0) is written before the note-off (500 ticks = 0.5 s later).
-    assert data.index(b"\x90\x3c\x64") < data.index(b"\x80\x3c\x00")
+def test_midi_file_parses_back_with_the_same_notes(tmp_path: Path) -> None:
+    import mido
+    events = [midi.note_on(0.5, 0, 60, 100), midi.note_off(1.0, 0, 60), midi.note_off(0.5, 0, 60),
+              midi.note_on(0.0, 0, 60, 90), midi.program(0.0, 0, 24), midi.note_on(0.25, 9, 200, 0)]
+    midi.midi_file(events).save(tmp_path / "score.mid")
+    back = mido.MidiFile(tmp_path / "score.mid")
+    assert back.type == 0 and len(back.tracks) == 1
+    t, got = 0.0, []
+    for msg in back:  # mido turns the delta ticks into seconds with the file's tempo
+        t += msg.time
+        if not msg.is_meta:
+            got.append((round(t, 6), msg.copy(time=0)))
+    # sorted by time; at 0.5 s the old note is released before the same pitch is struck again;
+    # out-of-range pitch and velocity are clamped (a velocity of 0 would be a note-off)
+    assert got == [(0.0, mido.Message("program_change", channel=0, program=24)),
+                   (0.0, mido.Message("note_on", channel=0, note=60, velocity=90)),
+                   (0.25, mido.Message("note_on", channel=9, note=127, velocity=1)),
+                   (0.5, mido.Message("note_off", channel=0, note=60, velocity=0)),
+                   (0.5, mido.Message("note_on", channel=0, note=60, velocity=100)),
+                   (1.0, mido.Message("note_off", channel=0, note=60, velocity=0))]
+
+
+def test_eq_biquads_have_their_gain_and_do_not_clip() -> None:
+    import torchaudio.functional as AF
+    t = np.arange(16_000) / SAMPLE_RATE
+
+    def gain_db(design, freq, *args):  # steady-state gain of a full-scale sine, in dB
+        y = augment._biquad(design, np.sin(2 * np.pi * freq * t), *args)
+        return 20 * np.log10(np.std(y[8_000:]) / np.std(np.sin(2 * np.pi * freq * t[8_000:])))
+
+    # a +12 dB peak lifts a full-scale tone to about 4: torchaudio alone would clamp it at 1
+    assert gain_db(AF.equalizer_biquad, 1_000, 1_000.0, 12.0, 1.0) == pytest.approx(12.0, abs=0.1)
+    assert gain_db(AF.equalizer_biquad, 6_000, 1_000.0, 12.0, 1.0) == pytest.approx(0.0, abs=0.5)
+    assert gain_db(AF.bass_biquad, 40, 9.0, 300.0, 0.7) == pytest.approx(9.0, abs=0.5)  # low shelf
+    assert gain_db(AF.bass_biquad, 6_000, 9.0, 300.0, 0.7) == pytest.approx(0.0, abs=0.5)
+    assert gain_db(AF.treble_biquad, 7_000, -9.0, 3_000.0, 0.7) == pytest.approx(-9.0, abs=0.5)  # high shelf
+    assert gain_db(AF.treble_biquad, 100, -9.0, 3_000.0, 0.7) == pytest.approx(0.0, abs=0.5)
+    # every random EQ (shelves, peaks, the phone band) stays finite and within its +-12 dB of gain
+    x = np.random.default_rng(0).standard_normal(16_000)
+    for seed in range(24):
+        y = augment.random_eq(x, np.random.default_rng(seed), (-12.0, 12.0))
+        assert np.all(np.isfinite(y)) and -30 < 20 * np.log10(np.std(y) / np.std(x)) < 12.5, seed
 
 
 def _numpy_pools():

@@ -134,6 +134,66 @@ def test_speed_moves_pitch_and_keeps_length():
     assert out[0, 0, -3000:].abs().max() == 0 and out[0, 0, :12000].abs().max() > 0.9
 
 
+def test_speed_stretches_time_by_the_factor_without_aliasing():
+    sr = 16000
+    t = torch.arange(sr) / sr
+    burst = torch.where((t >= 0.2) & (t < 0.6), torch.sin(2 * torch.pi * 1000 * t), torch.zeros(())).view(1, 1, -1)
+    gen = torch.Generator().manual_seed(0)
+    for rate in (0.8, 1.25):  # a 0.4 s burst lasts 0.4 / rate seconds
+        out = train.speed(burst, rate, rate, gen)[0, 0]
+        sounding = (out.abs() > 0.1).nonzero()
+        assert (sounding.max() - sounding.min()).item() / sr == pytest.approx(0.4 / rate, abs=0.005)
+
+    def spectrum(x):
+        return torch.fft.rfft(x * torch.hann_window(len(x), periodic=False)).abs() ** 2  # 1 Hz bins for 1 s
+
+    tone = torch.sin(2 * torch.pi * 1000 * t).view(1, 1, -1)
+    for rate in (0.8, 1.1, 1.25):
+        power = spectrum(train.speed(tone, rate, rate, gen)[0, 0, : int(sr / max(rate, 1.0))])
+        peak = round(1000 * rate * len(power) / (sr / 2))  # the bin of 1000 * rate Hz
+        near, outside = power[peak - 30 : peak + 31].sum(), power[: peak - 30].sum() + power[peak + 31 :].sum()
+        # everything outside the moved tone is below -60 dB (linear interpolation leaves about -45 dB)
+        assert 10 * torch.log10(outside / near) < -60, rate
+    # a 7 kHz tone played 1.25 times faster would be 8.75 kHz, above Nyquist: it must vanish, not fold to 7.25 kHz
+    high = torch.sin(2 * torch.pi * 7000 * t).view(1, 1, -1)
+    out = train.speed(high, 1.25, 1.25, gen)[0, 0, :12800]
+    assert 10 * torch.log10(out.pow(2).mean() / high.pow(2).mean()) < -40
+
+
+def test_speed_draws_a_seeded_rate_in_range():
+    sr = 16000
+    wave = torch.sin(2 * torch.pi * 1000 * torch.arange(sr) / sr).repeat(8, 1, 1)
+    a = train.speed(wave, 0.8, 1.25, torch.Generator().manual_seed(1))
+    assert torch.equal(a, train.speed(wave, 0.8, 1.25, torch.Generator().manual_seed(1)))
+    assert not torch.equal(a, train.speed(wave, 0.8, 1.25, torch.Generator().manual_seed(2)))
+    peaks = [torch.fft.rfft(clip[0]).abs().argmax().item() for clip in a]  # 1 Hz bins
+    assert all(795 <= hz <= 1255 for hz in peaks) and len(set(peaks)) > 4  # a spread of rates, not one
+
+
+def test_augment_gain_and_noise_snr():
+    # a constant clip is unchanged by the circular shift, so what augment adds is exactly clip - gained input
+    wave = torch.full((16, 1, 16000), 0.3)
+    gen = torch.Generator().manual_seed(0)
+    for snr in (15.0, 30.0, 45.0):
+        cfg = train.TrainConfig(gain_db=(-6.0, -6.0), noise_snr_db=(snr, snr), noise_probability=1.0)
+        out = train.augment(wave, cfg, gen, None)
+        clean = 0.3 * 10 ** (-6 / 20)
+        noise = out - clean
+        measured = 10 * torch.log10(clean ** 2 / noise.pow(2).mean(dim=-1))
+        assert torch.allclose(measured, torch.full_like(measured, snr), atol=0.5), (snr, measured)
+    quiet = train.augment(wave, train.TrainConfig(gain_db=(-6.0, -6.0), noise_probability=0.0), gen, None)
+    torch.testing.assert_close(quiet, torch.full_like(wave, 0.3 * 10 ** (-6 / 20)))
+    silent = train.augment(torch.zeros(4, 1, 16000), train.TrainConfig(noise_probability=1.0), gen, None)
+    assert torch.equal(silent, torch.zeros_like(silent))  # no noise bed on silence, and no NaN
+
+
+def test_confusion_keeps_a_row_for_every_class():
+    m = train.metrics(torch.tensor([0, 1, 1, 0]), torch.tensor([0, 0, 1, 1]), ["a", "b", "absent"])
+    assert m["confusion"] == [[1, 1, 0], [1, 1, 0], [0, 0, 0]]
+    assert all(type(v) is int for row in m["confusion"] for v in row)  # written to the card as plain JSON ints
+    assert m["per_class_recall"] == {"a": 0.5, "b": 0.5, "absent": None} and m["accuracy"] == 0.5
+
+
 def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
     # the average starts from the weights after the first step; with a decay of 1 it never moves again,
     # so the kept model is exactly the model after step one, although three more steps follow

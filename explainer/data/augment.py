@@ -14,6 +14,8 @@ import shutil
 import subprocess
 
 import numpy as np
+import torch
+import torchaudio.functional as AF
 from scipy import signal
 
 from .config import SAMPLE_RATE, AugmentConfig
@@ -111,34 +113,26 @@ def random_eq(x: np.ndarray, rng: np.random.Generator, gain_db: tuple[float, flo
         lo, hi = rng.uniform(200, 500), rng.uniform(3000, 4000)
         sos = signal.butter(2, [lo, hi], btype="bandpass", fs=SAMPLE_RATE, output="sos")
         return signal.sosfilt(sos, x)
-    b, a = biquad(("lowshelf", "highshelf", "peak")[kind],
-                  rng.uniform(150, 400) if kind == 0 else rng.uniform(2000, 6000) if kind == 1
-                  else float(np.exp(rng.uniform(np.log(200), np.log(5000)))),
-                  rng.uniform(*gain_db), q=rng.uniform(0.5, 2.0))
-    return signal.lfilter(b, a, x)
+    f0 = rng.uniform(150, 400) if kind == 0 else rng.uniform(2000, 6000) if kind == 1 \
+        else float(np.exp(rng.uniform(np.log(200), np.log(5000))))
+    gain, q = rng.uniform(*gain_db), rng.uniform(0.5, 2.0)
+    if kind == 0:  # SoX's "bass" is the cookbook's low shelf, its "treble" the high shelf
+        return _biquad(AF.bass_biquad, x, gain, f0, q)
+    if kind == 1:
+        return _biquad(AF.treble_biquad, x, gain, f0, q)
+    return _biquad(AF.equalizer_biquad, x, f0, gain, q)
 
 
-def biquad(kind: str, f0: float, gain_db: float, q: float = 0.707) -> tuple[np.ndarray, np.ndarray]:
-    """RBJ Audio-EQ-Cookbook coefficients for a low shelf, high shelf or peaking filter.
+def _biquad(design, x: np.ndarray, *args: float) -> np.ndarray:
+    """Filter float64 ``x`` with a torchaudio biquad, ``design(waveform, SAMPLE_RATE, *args)``.
 
-    Returns:
-        (b, a), each (3,), normalised so ``a[0] == 1``.
+    torchaudio clamps a filter's output to [-1, 1], which would clip a boosted clip at
+    full scale. The filter is linear, so the clip goes through 60 dB below its peak, by a
+    power of two (exact in floating point), and is scaled back.
     """
-    A = 10 ** (gain_db / 40)
-    w0 = 2 * np.pi * f0 / SAMPLE_RATE
-    cos, alpha = np.cos(w0), np.sin(w0) / (2 * q)
-    if kind == "peak":
-        b = [1 + alpha * A, -2 * cos, 1 - alpha * A]
-        a = [1 + alpha / A, -2 * cos, 1 - alpha / A]
-    else:
-        s = 1 if kind == "lowshelf" else -1
-        sq = 2 * np.sqrt(A) * alpha
-        b = [A * ((A + 1) - s * (A - 1) * cos + sq), s * 2 * A * ((A - 1) - s * (A + 1) * cos),
-             A * ((A + 1) - s * (A - 1) * cos - sq)]
-        a = [(A + 1) + s * (A - 1) * cos + sq, -s * 2 * ((A - 1) + s * (A + 1) * cos),
-             (A + 1) + s * (A - 1) * cos - sq]
-    b, a = np.asarray(b), np.asarray(a)
-    return b / a[0], a / a[0]
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    scale = 2.0 ** (10 + int(np.ceil(np.log2(peak)))) if peak > 0 else 1.0
+    return design(torch.from_numpy(x / scale), SAMPLE_RATE, *args).numpy() * scale
 
 
 def add_background(x: np.ndarray, rng: np.random.Generator, snr_db: float) -> np.ndarray:
@@ -171,8 +165,8 @@ def microphone(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     hi = signal.butter(int(rng.integers(2, 5)), rng.uniform(3500, 7500), btype="lowpass",
                        fs=SAMPLE_RATE, output="sos")
     y = signal.sosfilt(hi, signal.sosfilt(lo, x))
-    b, a = biquad("peak", rng.uniform(2000, 5000), rng.uniform(-3.0, 8.0), q=rng.uniform(0.7, 2.0))
-    return signal.lfilter(b, a, y)
+    f0, gain, q = rng.uniform(2000, 5000), rng.uniform(-3.0, 8.0), rng.uniform(0.7, 2.0)
+    return _biquad(AF.equalizer_biquad, y, f0, gain, q)
 
 
 def agc(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:

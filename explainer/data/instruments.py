@@ -9,6 +9,7 @@ the result, which is far cheaper than one process per clip and gives the same au
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,8 +110,8 @@ def plan_music(params: dict, rng: np.random.Generator, seconds: float) -> dict:
     if style == "arpeggio":
         _arpeggio(events, rng, t, seconds, beat, root, scale)
     # Keep every note inside the instrument's range (octave folding keeps the pitch class).
-    events = [midi.MidiEvent(e.tick, e.priority, bytes([e.data[0], _fit(e.data[1], span), e.data[2]]))
-              if e.data[0] & 0xE0 == 0x80 else e for e in events]
+    events = [replace(e, message=e.message.copy(note=_fit(e.message.note, span)))
+              if e.message.type in ("note_on", "note_off") else e for e in events]
     return {**params, "events": events, "setup": {0: (0, program), 1: (0, program)},
             "seconds": seconds, "style": style}
 
@@ -311,7 +312,7 @@ def _render_slots(scores: list[dict], tmp: Path, config: DataConfig) -> list[np.
             # Reset the channel so nothing of the previous slot (bend, volume) carries over.
             events += [midi.control(t0, ch, 121, 0), midi.control(t0, ch, 0, bank),
                        midi.control(t0, ch, 32, 0), midi.program(t0, ch, prog)]
-        events += [midi.MidiEvent(e.tick + tick, e.priority, e.data) for e in score["events"]
+        events += [replace(e, tick=e.tick + tick) for e in score["events"]
                    if e.tick < score["seconds"] * midi.TICKS_PER_SECOND]
         end = t0 + score["seconds"]
         for ch in range(16):
@@ -319,7 +320,7 @@ def _render_slots(scores: list[dict], tmp: Path, config: DataConfig) -> list[np.
         starts.append(tick)
         tick = midi.seconds_to_tick(end + _SLOT_GAP_S)
     mid, wav = tmp / "batch.mid", tmp / "batch.wav"
-    mid.write_bytes(midi.midi_bytes(events))
+    midi.midi_file(events).save(mid)
     audio = tools.fluidsynth_render(mid, wav, config)
     clips = []
     for score, slot in zip(scores, starts):
