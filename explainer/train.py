@@ -70,7 +70,7 @@ class TrainConfig:
     # exponential moving average of the weights: validation and the saved model use the average, which
     # smooths the epoch-to-epoch swings of models that jump around
     ema_decay: dict[str, float] = field(default_factory=dict)
-    sequence_weight: float = 1.0  # weight of the tcn's frame loss on sequence clips
+    sequence_weight: float = 1.0  # weight of the frame loss of frame-level models on sequence clips
     # bfloat16 autocast for the training passes (weights and the saved model stay float32): measured
     # on the 2 development cores, 1.4x (TCN) to 3x (beginner CNN, full-width LFCC CNN) faster steps
     autocast_bf16: bool = True
@@ -84,7 +84,9 @@ class Dataset:
     classes: list[str]
     waves: dict[str, torch.Tensor]  # split -> (N, 1, samples)
     labels: dict[str, torch.Tensor]  # split -> (N,)
-    sequences: dict[str, tuple[torch.Tensor, torch.Tensor]]  # split -> ((M, 1, S), frame labels (M, frames))
+    # split -> (waves (M, 1, S), each clip's (start_s, end_s, class) segments); frame labels are made per model,
+    # on its own front-end's time grid (sequence_labels)
+    sequences: dict[str, tuple[torch.Tensor, list]]
     recipe: dict
     # split -> per clip, "real" (a recording) or "synthetic", and its source name; empty for folders
     origins: dict[str, list[str]] = field(default_factory=dict)
@@ -104,14 +106,23 @@ def _read(path: Path, n: int) -> torch.Tensor:
     return _fit(audio.load(path, max_seconds=max(30.0, n / audio.SAMPLE_RATE)).waveform, n)
 
 
-def _frame_labels(segments: list, n_frames: int, classes: list[str]) -> torch.Tensor:
-    """Class index of every 10 ms frame of a sequence clip."""
-    hop_s = FEATURES.mel64_hop / FEATURES.sample_rate
-    labels = torch.full((n_frames,), -100, dtype=torch.long)  # -100: frames no segment covers
+def _frame_labels(segments: list, grid: tuple[float, float, int], classes: list[str]) -> torch.Tensor:
+    """Class index of every step of a sequence clip on ``grid`` (``FrontEnd.time_grid``); -100 where no
+    segment covers it."""
+    start_s, step_s, steps = grid
+    labels = torch.full((steps,), -100, dtype=torch.long)
     for start, end, name in segments:
-        a, b = int(round(start / hop_s)), min(n_frames, int(round(end / hop_s)) + 1)
+        a = max(0, int(round((start - start_s) / step_s)))
+        b = min(steps, int(round((end - start_s) / step_s)) + 1)
         labels[a:b] = classes.index(name)
     return labels
+
+
+def sequence_labels(model: torch.nn.Module, sequences: tuple[torch.Tensor, list], classes: list[str]) -> torch.Tensor:
+    """Frame labels ``(M, steps)`` of sequence clips, on the time grid of ``model``'s own front-end."""
+    waves, segments = sequences
+    grid = model.front_end.time_grid(waves.shape[-1])
+    return torch.stack([_frame_labels(segs, grid, classes) for segs in segments])
 
 
 def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
@@ -169,9 +180,7 @@ def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
         if chosen:
             seq_wave = [audio.load(p).waveform for p, _ in chosen]
             m = min(w.shape[-1] for w in seq_wave)
-            frames = m // FEATURES.mel64_hop + 1
-            sequences[split] = (torch.stack([w[:, :m] for w in seq_wave]),
-                                torch.stack([_frame_labels(segs, frames, classes) for _, segs in chosen]))
+            sequences[split] = (torch.stack([w[:, :m] for w in seq_wave]), [segs for _, segs in chosen])
     recipe["counts"] = {s: int(len(v)) for s, v in labels.items()}
     recipe["real_counts"] = {s: sum(o == "real" for o in v) for s, v in origins.items()}
     recipe["sequence_counts"] = {s: int(len(v[0])) for s, v in sequences.items()}
@@ -286,7 +295,7 @@ def origin_metrics(pred: torch.Tensor, true: torch.Tensor, origins: list[str], s
 
 @torch.no_grad()
 def frame_accuracy(model: torch.nn.Module, waves: torch.Tensor, frame_labels: torch.Tensor) -> float:
-    """Share of labelled 10 ms frames the tcn classifies correctly."""
+    """Share of labelled frames of sequence clips that a frame-level model classifies correctly."""
     model.eval()
     pred = model.frame_logits(model.front_end(waves)).argmax(1)
     mask = frame_labels >= 0
@@ -327,6 +336,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
     crop = own["crop_seconds"]
     crop = int(crop * audio.SAMPLE_RATE) if crop else None
     seq = data.sequences.get("train") if model.frame_level else None
+    if seq is not None:
+        seq = (seq[0], sequence_labels(model, seq, data.classes))
     decay = own["ema_decay"]
     ema = None if decay is None else torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True)
@@ -351,7 +362,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.autocast_bf16):
                 logits = model(x).float()
-                if seq is not None:  # frame-level targets teach the tcn where each class starts and stops
+                if seq is not None:  # frame-level targets teach where each class starts and stops
                     j = torch.randint(0, len(seq[0]), (min(8, len(seq[0])),), generator=gen)
                     frames = model.frame_logits(model.front_end(augment(seq[0][j], cfg, gen, None))).float()
             loss = F.cross_entropy(logits, train_y[idx], label_smoothing=cfg.label_smoothing)
@@ -415,7 +426,9 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
         m.update(origin_metrics(pred, data.labels[test_split], data.origins.get(test_split, []),
                                 data.sources.get(test_split, []), data.classes))
         if model.frame_level and test_split in data.sequences:
-            m["frame_accuracy"] = frame_accuracy(model, *data.sequences[test_split])
+            waves = data.sequences[test_split][0]
+            m["frame_accuracy"] = frame_accuracy(model, waves, sequence_labels(model, data.sequences[test_split],
+                                                                                 data.classes))
         x = model.front_end(torch.zeros(1, 1, int(cfg.clip_seconds * audio.SAMPLE_RATE)))
         card["models"][arch] = {
             "file": f"{arch}.safetensors", "sha256": save_weights(model, out / f"{arch}.safetensors"),

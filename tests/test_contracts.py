@@ -13,6 +13,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
+import torch
 
 from explainer import analysis, audio, pretrained, report
 from explainer.__main__ import main as cli_main
@@ -147,11 +148,13 @@ def test_load_set_refuses_other_feature_settings(tiny_set, tmp_path):
 
 
 def test_load_set_refuses_an_input_shape_the_code_does_not_make(tiny_set, tmp_path):
+    arch = list_models()[-1]
+
     def edit(card):
-        card["models"]["tcn"]["input_shape"] = [64, 999]
+        card["models"][arch]["input_shape"] = [3, 999]
 
     folder = _copy_set(tiny_set, tmp_path, edit)
-    with pytest.raises(pretrained.PretrainedError, match=r"tcn of 'edited' was trained on inputs shaped \(64, 999\)"):
+    with pytest.raises(pretrained.PretrainedError, match=rf"{arch} of 'edited' was trained on inputs shaped \(3, 999\)"):
         pretrained.load_set("edited", root=folder.parent)
     assert set(pretrained.load_set("tiny", root=tiny_set.parent).models) == set(list_models())  # the original loads
 
@@ -168,3 +171,17 @@ def test_cli_prints_the_same_report_as_the_api_and_export(tiny_set, wav_file, mo
         d.pop("timings_ms")
     assert set(printed) == set(expected) and "summary" in printed and "untrained" in printed
     assert printed == expected
+
+
+def test_sequence_labels_follow_the_models_own_time_grid():
+    from explainer import train
+    from explainer.models import build, model_class
+
+    model = build(next(n for n in list_models() if model_class(n).frame_level))
+    waves = torch.zeros(2, 1, 16000)
+    segments = [[(0.0, 0.5, "music"), (0.5, 1.0, "speech")], [(0.2, 0.3, "speech")]]
+    labels = train.sequence_labels(model, (waves, segments), ["speech", "music"])
+    start, step, steps = model.front_end.time_grid(16000)
+    assert (start, step, steps) == (0.0, 0.01, 101) and labels.shape == (2, steps)
+    assert labels[0, :50].eq(1).all() and labels[0, 50:].eq(0).all()  # the later segment owns the boundary
+    assert labels[1, 20:31].eq(0).all() and labels[1, :20].eq(-100).all() and labels[1, 31:].eq(-100).all()
