@@ -10,7 +10,7 @@ import torch
 from explainer import analysis, attribution
 from explainer.audio import load
 from explainer.pretrained import load_set
-from tests.conftest import tone_and_noise
+from helpers import tone_and_noise
 
 
 @pytest.fixture(scope="module")

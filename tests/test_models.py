@@ -5,7 +5,7 @@ import torch
 
 from explainer.inspect import trace
 from explainer.models import build, list_models
-from tests.conftest import tone_and_noise
+from helpers import tone_and_noise
 
 NAMES = ["waveform_cnn", "spectrogram_cnn", "baseline_cnn", "lfcc_cnn", "tcn", "spectrogram_vit"]
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from explainer import analysis, audio, plots, pretrained, report, story
 from explainer.attribution import METHODS
 
-from tests.conftest import tone_and_noise
+from helpers import tone_and_noise
 
 
 @pytest.fixture(scope="module")

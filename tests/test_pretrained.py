@@ -11,7 +11,7 @@ import torch
 from explainer import train
 from explainer.models import list_models
 from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
-from tests.conftest import make_folder_dataset
+from helpers import make_folder_dataset
 
 
 def test_trainer_writes_every_model_and_a_card(tiny_set):
