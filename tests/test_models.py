@@ -39,6 +39,7 @@ def test_every_parameter_gets_a_gradient(name):
 def test_no_inplace_or_shared_activations(name):
     model = build(name)
     acts = [m for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.GELU))]
+    assert acts, f"{name} has no activation modules to check"
     assert all(not getattr(m, "inplace", False) for m in acts)
     assert len({id(m) for m in acts}) == len(acts)
 
@@ -49,6 +50,19 @@ def test_front_end_is_differentiable(name):
     wave = tone_and_noise(1.6).requires_grad_(True)
     model(model.front_end(wave))[0, 0].backward()
     assert wave.grad is not None and torch.isfinite(wave.grad).all()
+    assert wave.grad.abs().sum() > 0, f"no gradient reaches the waveform through {name}'s front-end"
+
+
+def test_tcn_frame_logits_shape_and_clip_mean():
+    model = build("tcn", n_classes=5).eval()
+    x = model.front_end(torch.cat([tone_and_noise(1.6, seed=s) for s in range(2)]))
+    assert tuple(x.shape) == (2, 64, 161)  # 64 mel bands, 1.6 s in 10 ms frames
+    with torch.no_grad():
+        frames, clip = model.frame_logits(x), model(x)
+    assert tuple(frames.shape) == (2, 5, 161)
+    torch.testing.assert_close(clip, frames.mean(dim=2))
+    with pytest.raises(ValueError, match=r"expected \(B, 64, frames\)"):
+        model.frame_logits(x[:, :32])
 
 
 def test_tcn_is_causal():
@@ -114,7 +128,10 @@ def test_trace_matches_model(name):
     x = model.front_end(wave)
     t = trace(model, x, wave.shape[-1])
     assert sum(r.params for r in t.layers) == sum(p.numel() for p in model.parameters())
-    assert t.layers[-1].shape == [1, 6] or name == "tcn"
+    # every model ends in (1, 6) logits, except the TCN: its head is a 1x1 conv with one answer per
+    # frame (a 3.2 s clip is 321 frames of 10 ms), and forward averages those over time
+    assert t.layers[-1].shape == ([1, 6, 321] if name == "tcn" else [1, 6])
+    assert tuple(t.logits.shape) == (1, 6)
     torch.testing.assert_close(t.logits, model(x))
     assert t.feature_maps and all(v.shape[0] <= 8 for v in t.feature_maps.values())
     assert all(r.activation_bytes > 0 for r in t.layers)
