@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from explainer.models import list_models
+
 ROOT = Path(__file__).resolve().parent.parent
-ARCHS = ["waveform_cnn", "spectrogram_cnn", "baseline_cnn", "lfcc_cnn", "tcn", "spectrogram_vit"]
+ARCHS = list_models()  # their order is checked in test_models
 
 
 def run_cli(args, tiny_set: Path) -> subprocess.CompletedProcess:
@@ -33,6 +35,7 @@ def test_analyze_json_schema(tiny_set, wav_file):
         assert m["top"] in report["classes"]
         assert sum(m["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
         assert m["probabilities"][m["top"]] == max(m["probabilities"].values())
+        assert m["layers"] and m["layers"][-1]["name"] == "head", arch
         for layer in m["layers"]:
             assert {"name", "type", "shape", "params", "receptive_field_ms"} <= set(layer)
         assert set(m["attributions"]) == {"saliency", "gradcam"}
@@ -64,7 +67,14 @@ def test_analyze_summary_names_every_model(tiny_set, wav_file):
         assert arch in out.stdout
 
 
-@pytest.mark.parametrize("case", ["text", "empty", "missing", "png", "method", "set", "escape"])
+BAD_INPUT = {  # case: what the one line must say
+    "text": "looks like a text file", "empty": "The file is empty", "missing": "No file was found",
+    "png": "looks like a PNG image", "method": "unknown method(s) ['lime']", "set": "No model set named 'no-such-set'",
+    "escape": "is not a valid model-set name",
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
 def test_bad_input_exits_2_with_one_line(case, tiny_set, tmp_path, wav_file):
     path, extra = wav_file, []
     if case == "text":
@@ -87,5 +97,5 @@ def test_bad_input_exits_2_with_one_line(case, tiny_set, tmp_path, wav_file):
     out = run_cli(["analyze", str(path), "--json", *extra], tiny_set)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) > 20
+    assert len(lines) == 1 and lines[0].startswith("error: ") and BAD_INPUT[case] in lines[0], lines
     assert "Traceback" not in out.stderr and out.stdout == ""
