@@ -149,6 +149,7 @@ def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_fi
     a = analysis.analyze(load(wav_file), ms, ("input_x_gradient", "integrated_gradients"), curves=True)
     report = a.to_dict()
     assert a.methods[0] == "input_x_gradient" and report["methods"][0] == "input_x_gradient"
+    assert list(report["models"]) == list_models()
     assert 0.0 <= report["sounding_share"] <= 1.0
     for arch, entry in report["models"].items():
         first = entry["attributions"]["input_x_gradient"]
@@ -159,6 +160,7 @@ def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_fi
         assert ig["steps"] in attribution.DEFAULT.ig_step_ladder and ig["relative_error"] >= 0.0
     assert analysis.DEFAULT_METHODS[0] == "input_x_gradient"
     later = analysis.add_curves(analysis.analyze(load(wav_file), ms, ("input_x_gradient",)), ms, "saliency")
+    assert list(later.models) == list_models()
     for r in later.models.values():  # curves of a method the analysis had not run: its map is made first
         assert "saliency" in r.attributions and set(r.curves) == {"saliency"}
         assert 0.0 <= r.on_sound["saliency"] <= 1.0  # kept like every map the analysis makes
@@ -215,6 +217,7 @@ def test_the_default_map_meets_the_on_sound_target(room, arch):
 @needs_room
 def test_the_spectrogram_models_measure_from_the_room(room):
     a, _ = room
+    assert list(a.models) == list_models()
     for arch, r in a.models.items():
         assert r.reference_kind == ("silence" if r.input_kind == "waveform" else "room"), arch
 
