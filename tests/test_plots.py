@@ -141,7 +141,12 @@ def test_texts_use_the_clip_and_never_nan(result, model_set):
     _covers_every_model_and_method(a)
     n = a.clip.waveform.shape[-1]
     note = story.metrics_note(model_set.card, a.set_name)  # the card the app passes for this set
-    assert note.startswith("**No test scores: these models are untrained.**"), note
+    untrained = "**No test scores: these models are untrained.**"
+    assert note.startswith(untrained), note
+    # the card's flag and the set's name each say so on their own
+    assert story.metrics_note(model_set.card, "renamed").startswith(untrained)
+    assert story.metrics_note({}, "untrained").startswith(untrained)
+    assert not story.metrics_note({}, "renamed").startswith(untrained)
     texts = [story.headline_html(a), story.summary_line(a), story.clip_notice(a),
              *story.listen_captions(a).values(), story.tcn_caption(a), note]
     texts += [story.compare_caption(a, m) for m in a.methods]
