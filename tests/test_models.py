@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from explainer.inspect import trace
-from explainer.models import build, list_models
+from explainer.models import build, list_models, model_class
 from helpers import tone_and_noise
 
 NAMES = ["waveform_cnn", "spectrogram_cnn", "baseline_cnn", "lfcc_cnn", "tcn", "spectrogram_vit"]
@@ -23,6 +23,37 @@ def test_logits_shape_and_finite(name):
     logits = model(x)
     assert tuple(logits.shape) == (2, 5)
     assert torch.isfinite(logits).all()
+
+
+def _three_clips() -> torch.Tensor:
+    """(3, 1, samples): a tone over noise, the same 20 dB quieter with other noise, and louder noise alone."""
+    noise = torch.randn(1, 1, 25600, generator=torch.Generator().manual_seed(7))
+    return torch.cat([tone_and_noise(1.6, seed=1), 0.1 * tone_and_noise(1.6, seed=2), 0.2 * noise])
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_batch_gives_each_clip_the_answer_it_gets_alone(name):
+    """In eval mode no clip of a batch changes another's answer: front-ends, BatchNorm, pooling and
+    attention all work one clip at a time, so a batched request gives what three requests give."""
+    torch.manual_seed(0)
+    model = build(name).eval()
+    clips = _three_clips()
+    with torch.no_grad():
+        alone_x = [model.front_end(clips[i:i + 1]) for i in range(3)]
+        # random weights can give three clips logits only 2e-4 apart (the waveform CNN), too close to
+        # the tolerance for a batch that mixes clips to show; scaling the last layer spreads them to
+        # about 1 (it scales every difference made upstream alike)
+        alone = torch.cat([model(xi) for xi in alone_x])
+        model.head.weight.mul_(1.0 / float((alone - alone.mean(0)).abs().max()))
+        x = model.front_end(clips)
+        batch, alone = model(x), torch.cat([model(xi) for xi in alone_x])
+        assert tuple(batch.shape) == (3, 6)
+        assert float((alone - alone.mean(0)).abs().max()) > 0.5  # three different answers to compare
+        torch.testing.assert_close(batch, alone, atol=1e-4, rtol=1e-4)
+        if model_class(name).frame_level:
+            frames, frames_alone = model.frame_logits(x), torch.cat([model.frame_logits(xi) for xi in alone_x])
+            assert tuple(frames.shape) == (3, 6, 161)
+            torch.testing.assert_close(frames, frames_alone, atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", NAMES)
