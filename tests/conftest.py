@@ -13,6 +13,20 @@ from helpers import make_folder_dataset, tone_and_noise
 
 torch.set_num_threads(2)
 
+# what each marker means; `python -m pytest -q tests` runs them all, `-m "not slow and not browser"` and
+# the like pick a subset
+MARKERS = {
+    "slow": "takes more than about 5 s on 2 cores (a parametrised test is marked whole if any case does)",
+    "server": "starts the app or another server, or talks to one through gradio_client",
+    "browser": "drives Chromium through Playwright",
+    "weights": "loads the shipped pretrained set (or reads its card) from pretrained/",
+}
+
+
+def pytest_configure(config):
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
 
 @pytest.fixture
 def clip_3s2() -> torch.Tensor:

@@ -146,6 +146,7 @@ def _hook_count(model_set) -> int:
                for m in net.modules())
 
 
+@pytest.mark.slow
 def test_concurrent_requests_match_sequential_and_leak_no_hooks(model_set, clip):
     methods = ["saliency", "gradcam", "integrated_gradients", "smoothgrad"]
     expected = {m: analysis.analyze(clip, model_set, (m,), faithfulness=False) for m in methods}

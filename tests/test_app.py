@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "pretrained" / "sound-types"
 METHODS = ["saliency", "gradcam"]
 
+# every test here talks to a running app, which serves the shipped set when it is complete
+pytestmark = [pytest.mark.server, pytest.mark.weights]
+
 
 def _write_tone(path: Path, seconds: float = 1.5, freq: float = 440.0, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
@@ -136,6 +139,8 @@ def _browser():
     return sync_playwright, chromium
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_browser_walk_through_every_view(server, clip, tmp_path):
     sync_playwright, chromium = _browser()
     url, _ = server

@@ -495,6 +495,7 @@ def trained():
     return load_set()
 
 
+@pytest.mark.weights
 @needs_weights
 @pytest.mark.parametrize("method", ["saliency", "gradcam"])
 @pytest.mark.parametrize("name", list_models())
@@ -523,6 +524,8 @@ def test_randomised_weights_change_the_map(trained, name, method):
 _UNFAITHFUL_GRADCAM = {"baseline_cnn"}
 
 
+@pytest.mark.weights
+@pytest.mark.slow
 @needs_weights
 @pytest.mark.parametrize("method", ["integrated_gradients", "gradcam"])
 @pytest.mark.parametrize("name", list_models())

@@ -20,6 +20,7 @@ def run_cli(args, tiny_set: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_analyze_json_schema(tiny_set, wav_file):
     out = run_cli(["analyze", str(wav_file), "--set", "tiny", "--methods", "saliency,gradcam", "--json"], tiny_set)
     assert out.returncode == 0, out.stderr
@@ -48,6 +49,7 @@ def test_analyze_json_schema(tiny_set, wav_file):
     assert report["timings_ms"]["total"] > 0
 
 
+@pytest.mark.slow
 def test_analyze_without_methods_uses_the_contribution_default(tiny_set, wav_file):
     out = run_cli(["analyze", str(wav_file), "--set", "tiny", "--json"], tiny_set)
     assert out.returncode == 0, out.stderr

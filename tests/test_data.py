@@ -96,6 +96,7 @@ def test_numpy_classes_without_tools(tmp_path: Path) -> None:
     assert _files(tmp_path / "a") != _files(tmp_path / "c"), "another seed must differ"
 
 
+@pytest.mark.slow
 def test_all_classes(tmp_path: Path) -> None:
     missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"])
     if missing:
@@ -108,6 +109,7 @@ def test_all_classes(tmp_path: Path) -> None:
     assert _files(tmp_path / "a") == _files(tmp_path / "b"), "same seed must give the same bytes"
 
 
+@pytest.mark.slow
 def test_examples(tmp_path: Path) -> None:
     missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"]) + real.missing(real.discover())
     if missing:
@@ -270,6 +272,7 @@ def test_every_real_kind_renders(tmp_path: Path, kind: str) -> None:
         assert 0 < quiet.sum() < len(quiet)
 
 
+@pytest.mark.slow
 def test_generate_with_real_recordings(tmp_path: Path) -> None:
     missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"])
     if missing:

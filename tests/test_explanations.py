@@ -141,6 +141,7 @@ def test_method_agreement_is_a_symmetric_matrix():
     assert m[0, 2] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_file):
     from explainer.audio import load
     from explainer.pretrained import load_set
@@ -181,6 +182,7 @@ def room():
     return analysis.analyze(load(ROOM), ms, ("input_x_gradient", "saliency", "gradcam"), curves=True), ms
 
 
+@pytest.mark.weights
 @needs_room
 def test_the_room_example_has_pauses(room):
     a, _ = room
@@ -196,6 +198,7 @@ def test_the_room_example_has_pauses(room):
 _LEANS_ON_PAUSES = {"waveform_cnn", "lfcc_cnn"}
 
 
+@pytest.mark.weights
 @needs_room
 @pytest.mark.parametrize("arch", list_models())
 def test_the_default_map_sits_on_the_sound(room, arch):
@@ -206,6 +209,7 @@ def test_the_default_map_sits_on_the_sound(room, arch):
     assert share > r.on_sound["saliency"], (arch, share, r.on_sound["saliency"])  # contribution beats sensitivity
 
 
+@pytest.mark.weights
 @needs_room
 @pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.xfail(strict=True, reason="leans on the pauses"))
                                   if a in _LEANS_ON_PAUSES else a for a in list_models()])
@@ -214,6 +218,7 @@ def test_the_default_map_meets_the_on_sound_target(room, arch):
     assert a.models[arch].on_sound[a.methods[0]] >= 0.80
 
 
+@pytest.mark.weights
 @needs_room
 def test_the_spectrogram_models_measure_from_the_room(room):
     a, _ = room
@@ -222,6 +227,7 @@ def test_the_spectrogram_models_measure_from_the_room(room):
         assert r.reference_kind == ("silence" if r.input_kind == "waveform" else "room"), arch
 
 
+@pytest.mark.weights
 @needs_room
 @pytest.mark.parametrize("arch", list_models())
 def test_deleting_the_most_relevant_time_hurts_more(room, arch):
@@ -230,6 +236,8 @@ def test_deleting_the_most_relevant_time_hurts_more(room, arch):
     assert areas["deletion_most"] < areas["deletion_least"], areas
 
 
+@pytest.mark.weights
+@pytest.mark.slow
 @needs_room
 @pytest.mark.parametrize("arch", list_models())
 def test_randomised_maps_no_longer_match(room, arch):

@@ -118,6 +118,7 @@ def _covers_every_model_and_method(a) -> None:
     assert list(a.models) == list_models() and tuple(a.methods) == RUN_METHODS
 
 
+@pytest.mark.slow
 def test_every_figure_is_finite(result):
     _covers_every_model_and_method(result)
     for name, make in figure_makers(result).items():
@@ -209,6 +210,7 @@ def test_pool_columns_shows_where_square_pooling_mixes():
     assert plots.pool_columns(180, 3, 1)[-1] == [(j, j) for j in range(180)]
 
 
+@pytest.mark.slow
 def test_export_writes_then_cleans_up(tone_result):
     result = tone_result
     with report.export(result) as (json_path, zip_path):

@@ -187,6 +187,7 @@ def test_real_and_synthetic_test_clips_are_scored_apart():
 SHIPPED_CARD = Path(__file__).resolve().parents[1] / "pretrained" / "sound-types" / "card.json"
 
 
+@pytest.mark.weights
 @pytest.mark.skipif(not SHIPPED_CARD.is_file(), reason="pretrained/sound-types is not built")
 def test_shipped_card_reports_the_real_split_apart():
     card = json.loads(SHIPPED_CARD.read_text())

@@ -162,6 +162,7 @@ def test_cli_refuses_bad_input(kind, tiny_set, tmp_path):
     assert BAD[kind] in out.stderr, out.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["ten_minutes", "silence", "wav_8ch_192k_24bit"] + (["opus"] if HAS_FFMPEG else []))
 def test_cli_analyses_odd_input(kind, tiny_set, tmp_path):
     out = _cli(make_valid(kind, tmp_path), tiny_set)
@@ -206,6 +207,8 @@ def _analyze(client, path: Path):
     return client.predict(handle_file(str(path)), "tiny", ["saliency", "gradcam"], api_name="/analyze")
 
 
+@pytest.mark.server
+@pytest.mark.slow
 def test_server_refuses_bad_files_and_keeps_serving(client, server, tmp_path):
     from gradio_client import handle_file
 
@@ -220,6 +223,8 @@ def test_server_refuses_bad_files_and_keeps_serving(client, server, tmp_path):
     assert server["proc"].poll() is None
 
 
+@pytest.mark.server
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", VALID + (VALID_FFMPEG if HAS_FFMPEG else []))
 def test_server_analyses_odd_input(kind, client, tmp_path):
     _, report = _analyze(client, make_valid(kind, tmp_path))
@@ -233,6 +238,7 @@ def test_server_analyses_odd_input(kind, client, tmp_path):
 @pytest.mark.parametrize("path", ["gradio_api/file=/etc/passwd", "gradio_api/file=app.py",
                                   "gradio_api/file=../../etc/passwd", "file=/etc/passwd",
                                   "gradio_api/file=pretrained/sound-types/card.json"])
+@pytest.mark.server
 def test_serves_no_file_outside_its_own(server, path):
     try:
         with urllib.request.urlopen(server["url"] + path, timeout=10) as resp:
@@ -243,6 +249,8 @@ def test_serves_no_file_outside_its_own(server, path):
     assert status >= 400 or (b"root:" not in body and b"import gradio" not in body and b"sha256" not in body)
 
 
+@pytest.mark.server
+@pytest.mark.slow
 def test_load_eight_clients(client, server, tmp_path):
     """8 clients at once, a warm-up round then 3 measured rounds, bounded in time.
 
@@ -294,6 +302,7 @@ def test_the_network_guard_notices_a_connection(tmp_path):
     assert "connect 192.0.2.1" in log.read_text().splitlines()
 
 
+@pytest.mark.server
 def test_no_network_calls_and_no_temp_files_left(client, server, tmp_path):
     _analyze(client, make_valid("silence", tmp_path))
     log = server["work"] / "network.log"
