@@ -62,6 +62,7 @@ def test_analyze_without_methods_uses_the_contribution_default(tiny_set, wav_fil
         assert isinstance(primary["curves"]["beats_least"], bool)
 
 
+@pytest.mark.slow
 def test_analyze_summary_names_every_model(tiny_set, wav_file):
     out = run_cli(["analyze", str(wav_file), "--set", "tiny", "--methods", "saliency"], tiny_set)
     assert out.returncode == 0, out.stderr
