@@ -1,37 +1,31 @@
-"""Shared fixtures: small synthetic clips and a tiny trained model set, made on the fly."""
+"""Shared fixtures: small synthetic clips and a tiny trained model set, made on the fly.
+
+The plain helper functions behind them live in helpers.py.
+"""
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
+from helpers import make_folder_dataset, tone_and_noise
+
 torch.set_num_threads(2)
 
+# what each marker means; `python -m pytest -q tests` runs them all, `-m "not slow and not browser"` and
+# the like pick a subset
+MARKERS = {
+    "slow": "takes more than about 5 s on 2 cores (a parametrised test is marked whole if any case does)",
+    "server": "starts the app or another server, or talks to one through gradio_client",
+    "browser": "drives Chromium through Playwright",
+    "weights": "loads the shipped pretrained set (or reads its card) from pretrained/",
+}
 
-def tone_and_noise(seconds: float, seed: int = 0, sr: int = 16000) -> torch.Tensor:
-    """A (1, 1, samples) clip: a 440 Hz tone over quiet noise, seeded."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sr)) / sr
-    x = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.02 * rng.standard_normal(t.size)
-    return torch.from_numpy(x.astype(np.float32)).view(1, 1, -1)
 
-
-def make_folder_dataset(root: Path, per_class: int = 6, seconds: float = 1.0) -> Path:
-    """Three classes in seed 003's folder-per-class layout: root/<class>/*.wav."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * 16000)) / 16000
-    makers = {
-        "beep": lambda: 0.3 * np.sin(2 * np.pi * rng.uniform(300, 3000) * t),
-        "hiss": lambda: 0.2 * rng.standard_normal(t.size),
-        "hum": lambda: 0.02 * np.sin(2 * np.pi * 50 * t) + 0.01 * np.sin(2 * np.pi * 100 * t),
-    }
-    for name, make in makers.items():
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            sf.write(root / name / f"{i}.wav", make().astype(np.float32), 16000)
-    return root
+def pytest_configure(config):
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from explainer import analysis, attribution
-from explainer.models import fast as fast_models
 from explainer.audio import load
+from explainer.models import fast as fast_models
+from explainer.models import list_models
 from explainer.pretrained import load_set
-from tests.conftest import tone_and_noise
+from helpers import tone_and_noise
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +37,18 @@ def clip(tmp_path_factory):
     return load(path)
 
 
+def _norms(net: torch.nn.Module) -> list[str]:
+    return [n for n, m in net.named_modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+
+
 def test_fast_copy_changes_nothing(model_set):
     wave = tone_and_noise(1.6, seed=5)
+    assert list(model_set.models) == list_models()
     for arch, model in model_set.models.items():
         fast = fast_models.fast_copy(model)
         assert fast is fast_models.fast_copy(model)  # built once
-        assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in fast.modules()) \
-            or arch == "lfcc_cnn"  # its column norm follows no conv, so it stays
+        # every norm after a conv is folded away; the LFCC CNN's column norm follows no conv, so it stays
+        assert _norms(fast) == (["column_norm"] if arch == "lfcc_cnn" else []), arch
         x = model.front_end(wave).detach()
         torch.testing.assert_close(fast(fast_models.fast_input(model, x)), model(x), rtol=1e-4, atol=1e-5)
         for method in ("input_x_gradient", "saliency", "gradcam"):
@@ -105,14 +111,16 @@ def test_analyze_everything_once(model_set, clip):
         np.testing.assert_allclose(r.probabilities, probs, atol=1e-5)
     assert result.models["tcn"].frame_probabilities.shape == (3, n_steps)
     assert result.mel_db.shape == (64, n_steps) and result.lfcc_grid.shape == (n_steps, 180)
-    json.dumps(result.to_dict())  # serialisable as it is
+    assert json.loads(json.dumps(result.to_dict()))["models"].keys() == result.models.keys()  # serialisable as it is
     assert {"features", "total"} <= set(result.timings_ms)
 
 
 def test_faithfulness_later_gives_the_same_numbers(model_set, clip):
     now = analysis.analyze(clip, model_set, ("saliency",))
     later = analysis.add_faithfulness(analysis.analyze(clip, model_set, ("saliency",), faithfulness=False), model_set)
+    assert list(now.models) == list(later.models) == list_models()
     for arch in now.models:
+        assert set(now.models[arch].faithfulness) == {"saliency"}  # two empty results would also be equal
         assert now.models[arch].faithfulness == later.models[arch].faithfulness
 
 
@@ -126,6 +134,9 @@ def test_analysis_is_deterministic(model_set, clip):
 def test_silence_gives_no_nan(model_set):
     clip = load((16000, np.zeros(16000, dtype=np.int16)))
     report = analysis.analyze(clip, model_set, ("saliency", "gradcam", "integrated_gradients")).to_dict()
+    assert list(report["models"]) == list_models()
+    assert all(set(m["attributions"]) == {"saliency", "gradcam", "integrated_gradients"}
+               for m in report["models"].values())
     text = json.dumps(report)
     assert "NaN" not in text and "Infinity" not in text
 
@@ -136,6 +147,7 @@ def _hook_count(model_set) -> int:
                for m in net.modules())
 
 
+@pytest.mark.slow
 def test_concurrent_requests_match_sequential_and_leak_no_hooks(model_set, clip):
     methods = ["saliency", "gradcam", "integrated_gradients", "smoothgrad"]
     expected = {m: analysis.analyze(clip, model_set, (m,), faithfulness=False) for m in methods}

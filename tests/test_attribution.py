@@ -131,13 +131,16 @@ def test_gradcam_on_lfcc_keeps_the_grid(models, inputs):
     assert x.shape == (1, 1, frames, 180)
     cam = attribute(models["lfcc_cnn"], x, "gradcam")
     assert cam.shape == (1, 1, frames, 180)
-    assert (cam >= 0).all()
+    assert (cam >= 0).all() and cam.sum() > 0
 
 
 def test_gradcam_broadcasts_over_vit_channels_and_tcn_bands(models, inputs):
+    # all-zero maps would be equal everywhere, so each must hold something first
     cam = attribute(models["spectrogram_vit"], inputs["spectrogram_vit"], "gradcam")
+    assert cam.abs().sum() > 0
     assert torch.equal(cam[:, 0], cam[:, 1]) and torch.equal(cam[:, 0], cam[:, 2])
     cam = attribute(models["tcn"], inputs["tcn"], "gradcam")
+    assert cam.abs().sum() > 0
     assert torch.equal(cam, cam[:, :1].expand_as(cam))
 
 
@@ -492,6 +495,7 @@ def trained():
     return load_set()
 
 
+@pytest.mark.weights
 @needs_weights
 @pytest.mark.parametrize("method", ["saliency", "gradcam"])
 @pytest.mark.parametrize("name", list_models())
@@ -508,8 +512,10 @@ def test_randomised_weights_change_the_map(trained, name, method):
         target = int(model(x).argmax())
     a = attribute(model, x, method, target=target).abs().flatten().numpy()
     b = attribute(fresh, x, method, target=target).abs().flatten().numpy()
-    rho = spearmanr(a, b).statistic
-    assert not np.isfinite(rho) or rho < 0.5, f"{name} {method}: rank correlation {rho:.2f} with a random model"
+    assert np.ptp(a) > 0, f"{name} {method}: the trained map is flat, so it ranks nothing"
+    # a flat map from the random model keeps nothing of the trained ranking (its correlation is undefined)
+    rho = spearmanr(a, b).statistic if np.ptp(b) > 0 else 0.0
+    assert rho < 0.5, f"{name} {method}: rank correlation {rho:.2f} with a random model"
 
 
 # Measured on the set retrained on real sound: the beginner CNN's Grad-CAM points away from what the
@@ -518,6 +524,8 @@ def test_randomised_weights_change_the_map(trained, name, method):
 _UNFAITHFUL_GRADCAM = {"baseline_cnn"}
 
 
+@pytest.mark.weights
+@pytest.mark.slow
 @needs_weights
 @pytest.mark.parametrize("method", ["integrated_gradients", "gradcam"])
 @pytest.mark.parametrize("name", list_models())

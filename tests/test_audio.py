@@ -77,6 +77,20 @@ def temp_files() -> set[str]:
     return set(glob.glob(os.path.join(tempfile.gettempdir(), audio.TEMP_PREFIX + "*")))
 
 
+@pytest.fixture
+def staged(monkeypatch) -> list[str]:
+    """Names of the temporary files the loader makes, so a test can tell 'removed' from 'never made'."""
+    names, real = [], tempfile.NamedTemporaryFile
+
+    def spy(*args, **kwargs):
+        f = real(*args, **kwargs)
+        names.append(f.name)
+        return f
+
+    monkeypatch.setattr(audio.tempfile, "NamedTemporaryFile", spy)
+    return names
+
+
 # --- soundfile formats ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 48000, 96000, 192000])
@@ -178,11 +192,13 @@ def test_compressed_formats_and_video(encoded, name):
 
 
 @needs_ffmpeg
-def test_no_temp_file_left_behind(encoded):
+def test_no_temp_file_left_behind(encoded, staged):
     before = temp_files()
     check(load((encoded / "clip.m4a").read_bytes()), 1.5, tol=0.06)
-    refuse((encoded / "silent_video.mp4").read_bytes())
-    refuse((encoded / "clip.m4a").read_bytes()[:3000])  # truncated: the index is lost
+    assert "no audio track" in refuse((encoded / "silent_video.mp4").read_bytes())
+    assert "could not be decoded" in refuse((encoded / "clip.m4a").read_bytes()[:3000])  # truncated: the index is lost
+    assert len(staged) == 3 and all(Path(n).name.startswith(audio.TEMP_PREFIX) for n in staged)
+    assert not any(Path(n).exists() for n in staged)
     assert temp_files() == before
 
 
@@ -210,15 +226,18 @@ def test_cut_ogg_is_refused(encoded):
 
 
 @needs_ffmpeg
-@pytest.mark.parametrize("error", [OSError(2, "No such file"), subprocess.TimeoutExpired("ffmpeg", 120)])
-def test_subprocess_failures_become_audio_errors(encoded, monkeypatch, error):
+@pytest.mark.parametrize("error,message", [(OSError(2, "No such file"), audio._NEEDS_FFMPEG),
+                                           (subprocess.TimeoutExpired("ffmpeg", 120), "took over 2 minutes")],
+                         ids=["oserror", "timeout"])
+def test_subprocess_failures_become_audio_errors(encoded, monkeypatch, staged, error, message):
     def fail(*args, **kwargs):
         raise error
 
     monkeypatch.setattr(audio.subprocess, "run", fail)
     before = temp_files()
-    refuse(encoded / "clip.m4a")
-    refuse((encoded / "clip.m4a").read_bytes())
+    assert message in refuse(encoded / "clip.m4a")
+    assert message in refuse((encoded / "clip.m4a").read_bytes())
+    assert len(staged) == 1 and not Path(staged[0]).exists()  # the bytes were staged, then removed
     assert temp_files() == before
 
 
@@ -416,19 +435,19 @@ def test_too_short_message_is_exact():
         "The clip is only 0.05 s long; record or upload at least 0.25 s of sound.")
 
 
-@pytest.mark.parametrize("source", [
-    (16000, np.zeros((16000, 9), np.int16)),
-    (16000, np.zeros((9, 16000), np.float32)),
-    (4000, np.zeros(16000, np.int16)),
-    (16000, np.array([[0.0, np.nan]] * 16000)),
-    (16000, np.zeros(0, np.int16)),
-    (16000, np.zeros((2, 2, 16000))),
-    (16000, np.array(["a"] * 16000)),
-    ("16000", np.zeros(16000)),
-    (16000,),
+@pytest.mark.parametrize("source,words", [
+    ((16000, np.zeros((16000, 9), np.int16)), "9 channels"),
+    ((16000, np.zeros((9, 16000), np.float32)), "9 channels"),
+    ((4000, np.zeros(16000, np.int16)), "4000 Hz"),
+    ((16000, np.array([[0.0, np.nan]] * 16000)), "NaN"),
+    ((16000, np.zeros(0, np.int16)), "no samples"),
+    ((16000, np.zeros((2, 2, 16000))), "(n,) or (n, channels)"),
+    ((16000, np.array(["a"] * 16000)), "are not audio"),
+    (("16000", np.zeros(16000)), "(sample_rate, samples) pair"),
+    ((16000,), "(sample_rate, samples) pair"),
 ], ids=["9ch", "9ch_first", "4kHz", "nan", "empty", "3d", "strings", "rate_str", "no_array"])
-def test_bad_gradio_tuples_are_refused(source):
-    refuse(source)
+def test_bad_gradio_tuples_are_refused(source, words):
+    assert words in refuse(source)
 
 
 def test_oversized_upload_is_refused_before_decoding(tmp_path, monkeypatch):
@@ -467,11 +486,13 @@ def test_unreadable_file_permissions(tmp_path):
 
 
 def test_nothing_or_the_wrong_type():
-    refuse(None)
-    refuse(12345)
-    refuse(np.zeros(16000))
+    assert refuse(None) == "No audio was given; record or upload a clip."
+    assert refuse(12345).startswith("Cannot read audio from a int;")
+    assert refuse(np.zeros(16000)).startswith("Cannot read audio from a ndarray;")
 
 
-def test_bad_max_seconds_is_a_programming_error(tmp_path):
-    with pytest.raises(ValueError):
-        load((16000, np.zeros(16000)), max_seconds=0)
+@pytest.mark.parametrize("max_seconds", [0, -1.0, float("inf"), float("nan")])
+def test_bad_max_seconds_is_a_programming_error(max_seconds):
+    with pytest.raises(ValueError, match="max_seconds must be positive and finite") as info:
+        load((16000, np.zeros(16000)), max_seconds=max_seconds)
+    assert not isinstance(info.value, AudioError)  # a caller's mistake, not a user's file

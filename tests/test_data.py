@@ -73,6 +73,7 @@ def _check_dataset(root: Path, config: DataConfig) -> dict:
         audio = _read(root / seq["path"])
         assert audio.shape == (int(config.sequence_seconds * SAMPLE_RATE),)
         segments = seq["segments"]
+        assert config.sequence_segments[0] <= len(segments) <= config.sequence_segments[1], segments
         assert segments[0][0] == 0.0 and segments[-1][1] == pytest.approx(config.sequence_seconds)
         for (a0, a1, ca), (b0, _, cb) in zip(segments, segments[1:]):
             assert a1 == pytest.approx(b0) and a1 > a0 and ca != cb
@@ -95,6 +96,7 @@ def test_numpy_classes_without_tools(tmp_path: Path) -> None:
     assert _files(tmp_path / "a") != _files(tmp_path / "c"), "another seed must differ"
 
 
+@pytest.mark.slow
 def test_all_classes(tmp_path: Path) -> None:
     missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"])
     if missing:
@@ -107,6 +109,7 @@ def test_all_classes(tmp_path: Path) -> None:
     assert _files(tmp_path / "a") == _files(tmp_path / "b"), "same seed must give the same bytes"
 
 
+@pytest.mark.slow
 def test_examples(tmp_path: Path) -> None:
     missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"]) + real.missing(real.discover())
     if missing:
@@ -204,6 +207,12 @@ def _numpy_pools():
     return {p.kind: p for p in pools}  # one pool per kind is enough
 
 
+def test_numpy_sources_cover_every_numpy_class() -> None:
+    # the test below is parametrised over these pools: an empty or shrunken list would pass it
+    rng = np.random.default_rng(0)
+    assert {p.draw(rng)["cls"] for p in _numpy_pools().values()} == {"tone", "noise", "silence", "percussion"}
+
+
 @pytest.mark.parametrize("kind", sorted(_numpy_pools()))
 def test_every_numpy_source_renders(kind: str) -> None:
     from explainer.data import synth
@@ -214,7 +223,8 @@ def test_every_numpy_source_renders(kind: str) -> None:
         for fill in (False, True):
             x = synth.render(params, rng, 51_200, fill)
             assert x.shape == (51_200,) and x.dtype == np.float32 and np.all(np.isfinite(x)), params
-            if params["cls"] == "silence":
+            if params["cls"] == "silence":  # a quiet room or a hum, never normalised up to full scale
+                assert np.sqrt(np.mean(x ** 2)) < 10 ** (-45 / 20), params
                 continue
             assert np.max(np.abs(x)) == pytest.approx(1.0, abs=1e-4), params
             if fill:  # a sequence segment is labelled over its whole length, so each second must sound
@@ -298,6 +308,7 @@ def test_every_real_kind_renders(tmp_path: Path, kind: str) -> None:
         assert 0 < quiet.sum() < len(quiet)
 
 
+@pytest.mark.slow
 def test_generate_with_real_recordings(tmp_path: Path) -> None:
     missing = missing_tools() + ([] if HAVE_FFMPEG else ["ffmpeg"])
     if missing:

@@ -141,6 +141,7 @@ def test_method_agreement_is_a_symmetric_matrix():
     assert m[0, 2] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_file):
     from explainer.audio import load
     from explainer.pretrained import load_set
@@ -149,6 +150,7 @@ def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_fi
     a = analysis.analyze(load(wav_file), ms, ("input_x_gradient", "integrated_gradients"), curves=True)
     report = a.to_dict()
     assert a.methods[0] == "input_x_gradient" and report["methods"][0] == "input_x_gradient"
+    assert list(report["models"]) == list_models()
     assert 0.0 <= report["sounding_share"] <= 1.0
     for arch, entry in report["models"].items():
         first = entry["attributions"]["input_x_gradient"]
@@ -159,6 +161,7 @@ def test_analysis_reports_on_sound_share_curves_and_convergence(tiny_set, wav_fi
         assert ig["steps"] in attribution.DEFAULT.ig_step_ladder and ig["relative_error"] >= 0.0
     assert analysis.DEFAULT_METHODS[0] == "input_x_gradient"
     later = analysis.add_curves(analysis.analyze(load(wav_file), ms, ("input_x_gradient",)), ms, "saliency")
+    assert list(later.models) == list_models()
     for r in later.models.values():  # curves of a method the analysis had not run: its map is made first
         assert "saliency" in r.attributions and set(r.curves) == {"saliency"}
         assert 0.0 <= r.on_sound["saliency"] <= 1.0  # kept like every map the analysis makes
@@ -179,6 +182,7 @@ def room():
     return analysis.analyze(load(ROOM), ms, ("input_x_gradient", "saliency", "gradcam"), curves=True), ms
 
 
+@pytest.mark.weights
 @needs_room
 def test_the_room_example_has_pauses(room):
     a, _ = room
@@ -194,6 +198,7 @@ def test_the_room_example_has_pauses(room):
 _LEANS_ON_PAUSES = {"waveform_cnn", "lfcc_cnn"}
 
 
+@pytest.mark.weights
 @needs_room
 @pytest.mark.parametrize("arch", list_models())
 def test_the_default_map_sits_on_the_sound(room, arch):
@@ -204,6 +209,7 @@ def test_the_default_map_sits_on_the_sound(room, arch):
     assert share > r.on_sound["saliency"], (arch, share, r.on_sound["saliency"])  # contribution beats sensitivity
 
 
+@pytest.mark.weights
 @needs_room
 @pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.xfail(strict=True, reason="leans on the pauses"))
                                   if a in _LEANS_ON_PAUSES else a for a in list_models()])
@@ -212,13 +218,16 @@ def test_the_default_map_meets_the_on_sound_target(room, arch):
     assert a.models[arch].on_sound[a.methods[0]] >= 0.80
 
 
+@pytest.mark.weights
 @needs_room
 def test_the_spectrogram_models_measure_from_the_room(room):
     a, _ = room
+    assert list(a.models) == list_models()
     for arch, r in a.models.items():
         assert r.reference_kind == ("silence" if r.input_kind == "waveform" else "room"), arch
 
 
+@pytest.mark.weights
 @needs_room
 @pytest.mark.parametrize("arch", list_models())
 def test_deleting_the_most_relevant_time_hurts_more(room, arch):
@@ -227,6 +236,8 @@ def test_deleting_the_most_relevant_time_hurts_more(room, arch):
     assert areas["deletion_most"] < areas["deletion_least"], areas
 
 
+@pytest.mark.weights
+@pytest.mark.slow
 @needs_room
 @pytest.mark.parametrize("arch", list_models())
 def test_randomised_maps_no_longer_match(room, arch):

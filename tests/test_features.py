@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explainer import features as F
-from tests.conftest import tone_and_noise
+from helpers import tone_and_noise
 
 
 def test_lfcc_grid_is_321_by_180_for_3_2_seconds(clip_3s2):

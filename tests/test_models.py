@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from explainer.inspect import trace
-from explainer.models import build, list_models
-from tests.conftest import tone_and_noise
+from explainer.models import build, list_models, model_class
+from helpers import tone_and_noise
 
 NAMES = ["waveform_cnn", "spectrogram_cnn", "baseline_cnn", "lfcc_cnn", "tcn", "spectrogram_vit"]
 
@@ -25,6 +25,37 @@ def test_logits_shape_and_finite(name):
     assert torch.isfinite(logits).all()
 
 
+def _three_clips() -> torch.Tensor:
+    """(3, 1, samples): a tone over noise, the same 20 dB quieter with other noise, and louder noise alone."""
+    noise = torch.randn(1, 1, 25600, generator=torch.Generator().manual_seed(7))
+    return torch.cat([tone_and_noise(1.6, seed=1), 0.1 * tone_and_noise(1.6, seed=2), 0.2 * noise])
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_batch_gives_each_clip_the_answer_it_gets_alone(name):
+    """In eval mode no clip of a batch changes another's answer: front-ends, BatchNorm, pooling and
+    attention all work one clip at a time, so a batched request gives what three requests give."""
+    torch.manual_seed(0)
+    model = build(name).eval()
+    clips = _three_clips()
+    with torch.no_grad():
+        alone_x = [model.front_end(clips[i:i + 1]) for i in range(3)]
+        # random weights can give three clips logits only 2e-4 apart (the waveform CNN), too close to
+        # the tolerance for a batch that mixes clips to show; scaling the last layer spreads them to
+        # about 1 (it scales every difference made upstream alike)
+        alone = torch.cat([model(xi) for xi in alone_x])
+        model.head.weight.mul_(1.0 / float((alone - alone.mean(0)).abs().max()))
+        x = model.front_end(clips)
+        batch, alone = model(x), torch.cat([model(xi) for xi in alone_x])
+        assert tuple(batch.shape) == (3, 6)
+        assert float((alone - alone.mean(0)).abs().max()) > 0.5  # three different answers to compare
+        torch.testing.assert_close(batch, alone, atol=1e-4, rtol=1e-4)
+        if model_class(name).frame_level:
+            frames, frames_alone = model.frame_logits(x), torch.cat([model.frame_logits(xi) for xi in alone_x])
+            assert tuple(frames.shape) == (3, 6, 161)
+            torch.testing.assert_close(frames, frames_alone, atol=1e-4, rtol=1e-4)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_parameter_gets_a_gradient(name):
     torch.manual_seed(0)
@@ -39,6 +70,7 @@ def test_every_parameter_gets_a_gradient(name):
 def test_no_inplace_or_shared_activations(name):
     model = build(name)
     acts = [m for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.GELU))]
+    assert acts, f"{name} has no activation modules to check"
     assert all(not getattr(m, "inplace", False) for m in acts)
     assert len({id(m) for m in acts}) == len(acts)
 
@@ -49,6 +81,19 @@ def test_front_end_is_differentiable(name):
     wave = tone_and_noise(1.6).requires_grad_(True)
     model(model.front_end(wave))[0, 0].backward()
     assert wave.grad is not None and torch.isfinite(wave.grad).all()
+    assert wave.grad.abs().sum() > 0, f"no gradient reaches the waveform through {name}'s front-end"
+
+
+def test_tcn_frame_logits_shape_and_clip_mean():
+    model = build("tcn", n_classes=5).eval()
+    x = model.front_end(torch.cat([tone_and_noise(1.6, seed=s) for s in range(2)]))
+    assert tuple(x.shape) == (2, 64, 161)  # 64 mel bands, 1.6 s in 10 ms frames
+    with torch.no_grad():
+        frames, clip = model.frame_logits(x), model(x)
+    assert tuple(frames.shape) == (2, 5, 161)
+    torch.testing.assert_close(clip, frames.mean(dim=2))
+    with pytest.raises(ValueError, match=r"expected \(B, 64, frames\)"):
+        model.frame_logits(x[:, :32])
 
 
 def test_tcn_is_causal():
@@ -114,7 +159,10 @@ def test_trace_matches_model(name):
     x = model.front_end(wave)
     t = trace(model, x, wave.shape[-1])
     assert sum(r.params for r in t.layers) == sum(p.numel() for p in model.parameters())
-    assert t.layers[-1].shape == [1, 6] or name == "tcn"
+    # every model ends in (1, 6) logits, except the TCN: its head is a 1x1 conv with one answer per
+    # frame (a 3.2 s clip is 321 frames of 10 ms), and forward averages those over time
+    assert t.layers[-1].shape == ([1, 6, 321] if name == "tcn" else [1, 6])
+    assert tuple(t.logits.shape) == (1, 6)
     torch.testing.assert_close(t.logits, model(x))
     assert t.feature_maps and all(v.shape[0] <= 8 for v in t.feature_maps.values())
     assert all(r.activation_bytes > 0 for r in t.layers)

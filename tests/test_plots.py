@@ -17,8 +17,9 @@ from matplotlib.figure import Figure
 from explainer import analysis, audio, plots, pretrained, report, story
 from explainer.attribution import METHODS
 from explainer.ui import html
+from explainer.models import list_models
 
-from tests.conftest import tone_and_noise
+from helpers import tone_and_noise
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +27,12 @@ def model_set():
     return pretrained.untrained_set()
 
 
+RUN_METHODS = ("saliency", "gradcam")
+
+
 def _analysis(model_set, wave: torch.Tensor):
     clip = audio.load((audio.SAMPLE_RATE, wave.reshape(-1).numpy()))
-    return analysis.analyze(clip, model_set, ("saliency", "gradcam"))
+    return analysis.analyze(clip, model_set, RUN_METHODS)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +114,14 @@ def figure_makers(a):
     return makers
 
 
+def _covers_every_model_and_method(a) -> None:
+    """The per-model and per-method loops below would shrink silently on a partial result."""
+    assert list(a.models) == list_models() and tuple(a.methods) == RUN_METHODS
+
+
+@pytest.mark.slow
 def test_every_figure_is_finite(result):
+    _covers_every_model_and_method(result)
     for name, make in figure_makers(result).items():
         try:
             _finite(make())
@@ -127,11 +138,19 @@ def test_every_walkthrough_step(result):
     assert "Step 1 of" in story.step_indicator(-5) and f"Step {len(story.STEPS)} of" in story.step_indicator(99)
 
 
-def test_texts_use_the_clip_and_never_nan(result):
+def test_texts_use_the_clip_and_never_nan(result, model_set):
     a = result
+    _covers_every_model_and_method(a)
     n = a.clip.waveform.shape[-1]
+    note = story.metrics_note(model_set.card, a.set_name)  # the card the app passes for this set
+    untrained = "**No test scores: these models are untrained.**"
+    assert note.startswith(untrained), note
+    # the card's flag and the set's name each say so on their own
+    assert story.metrics_note(model_set.card, "renamed").startswith(untrained)
+    assert story.metrics_note({}, "untrained").startswith(untrained)
+    assert not story.metrics_note({}, "renamed").startswith(untrained)
     texts = [html.headline_html(a), story.summary_line(a), story.clip_notice(a),
-             *story.listen_captions(a).values(), story.tcn_caption(a), story.metrics_note(a.models and {}, a.set_name)]
+             *story.listen_captions(a).values(), story.tcn_caption(a), note]
     texts += [story.compare_caption(a, m) for m in a.methods]
     for arch in a.models:
         texts += [story.input_caption(a, arch), story.why_design(a, arch), html.layer_flow_html(a, arch)]
@@ -171,7 +190,10 @@ def test_class_colors_are_stable():
     c2 = plots.class_colors(["dog", "speech", "music"])
     assert c1["speech"] == c2["speech"] and c1["music"] == c2["music"]
     many = plots.class_colors([f"c{i}" for i in range(12)])
-    assert len(many) == 12
+    assert list(many) == [f"c{i}" for i in range(12)]
+    # a class of another set never takes the colour a shipped class in the same set already has
+    mixed = plots.class_colors(["speech", "dog", "cat", "music"])
+    assert len(set(mixed.values())) == 4 and mixed["speech"] == c1["speech"]
 
 
 def test_clip_attribution_uses_the_99th_percentile():
@@ -189,6 +211,7 @@ def test_pool_columns_shows_where_square_pooling_mixes():
     assert plots.pool_columns(180, 3, 1)[-1] == [(j, j) for j in range(180)]
 
 
+@pytest.mark.slow
 def test_export_writes_then_cleans_up(tone_result):
     result = tone_result
     with report.export(result) as (json_path, zip_path):

@@ -11,7 +11,7 @@ import torch
 from explainer import train
 from explainer.models import list_models
 from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
-from tests.conftest import make_folder_dataset
+from helpers import make_folder_dataset
 
 
 def test_trainer_writes_every_model_and_a_card(tiny_set):
@@ -86,19 +86,19 @@ def test_refuses_a_class_mismatch(tiny_set, tmp_path):
     card = json.loads((dst / "card.json").read_text())
     card["classes"] = ["beep", "hiss"]
     (dst / "card.json").write_text(json.dumps(card))
-    with pytest.raises(PretrainedError):
+    with pytest.raises(PretrainedError, match="card says 3 classes but lists 2"):
         load_set("tiny", root=dst.parent)
 
 
 @pytest.mark.parametrize("name", ["../tiny", "..", "/etc", "a/b", "tiny/../../x", "", ".hidden", "x" * 80])
 def test_refuses_names_that_escape(name, tiny_set):
-    with pytest.raises(PretrainedError):
+    with pytest.raises(PretrainedError, match="is not a valid model-set name"):
         load_set(name, root=tiny_set.parent)
 
 
 def test_set_dir_stays_inside(tmp_path):
     assert set_dir("sound-types", tmp_path) == (tmp_path / "sound-types").resolve()
-    with pytest.raises(PretrainedError):
+    with pytest.raises(PretrainedError, match="is not a valid model-set name"):
         set_dir("../sound-types", tmp_path)
 
 
@@ -109,8 +109,9 @@ def test_list_sets(tiny_set):
 
 def test_train_cli_refuses_bad_arguments(tmp_path, capsys):
     assert train.main(["--data", str(tmp_path / "nope"), "--name", "x"]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nope'} is not a folder\n"
     assert train.main(["--data", str(tmp_path), "--name", "x", "--models", "resnet"]) == 2
-    assert "resnet" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("error: unknown models ['resnet']; choose from")
 
 
 def test_evaluate_on_a_folder(tiny_set, tmp_path):
@@ -209,6 +210,7 @@ def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
         return out
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    # the run's dicts override the class's own training settings (a doubled schedule, a 0.99 average)
     cfg = train.TrainConfig(max_epochs=4, min_epochs=4, clip_seconds=1.0, batch_size=64,  # one step an epoch
                             ema_decay={"waveform_cnn": 1.0}, epoch_scale={"waveform_cnn": 1.0})
     kept, info = train.train_one("waveform_cnn", data, cfg)
@@ -218,8 +220,9 @@ def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
     for value, first in zip(trained, after_first_step):
         torch.testing.assert_close(value, first)
     after_first_step.clear()
-    cfg.ema_decay = {}  # without the average, the kept model has moved on from step one
-    moved, _ = train.train_one("waveform_cnn", data, cfg)
+    cfg.ema_decay = {"waveform_cnn": None}  # without the average, the kept model has moved on from step one
+    moved, info = train.train_one("waveform_cnn", data, cfg)
+    assert info["ema_decay"] is None and info["epochs_run"] == 4
     head = [n for n, _ in moved.named_parameters() if not n.startswith("front_end.")].index("head.weight")
     assert not torch.equal(moved.state_dict()["head.weight"], after_first_step[head])
 
@@ -244,6 +247,7 @@ def test_real_and_synthetic_test_clips_are_scored_apart():
 SHIPPED_CARD = Path(__file__).resolve().parents[1] / "pretrained" / "sound-types" / "card.json"
 
 
+@pytest.mark.weights
 @pytest.mark.skipif(not SHIPPED_CARD.is_file(), reason="pretrained/sound-types is not built")
 def test_shipped_card_reports_the_real_split_apart():
     card = json.loads(SHIPPED_CARD.read_text())
@@ -258,4 +262,5 @@ def test_shipped_card_reports_the_real_split_apart():
         assert test["real"]["n"] >= 100 and test["synthetic"]["n"] >= 300, arch
         assert test["real"]["n"] + test["synthetic"]["n"] == test["n"], arch
         assert len(test["real"]["confusion"]) == len(card["classes"]), arch
+    assert set(card["models"]) == set(list_models())  # the loop above saw every architecture
     assert card["train_seconds_total"] > 0
