@@ -1,5 +1,6 @@
 """The shared analysis pass: one result for app and CLI, fast copies that change nothing, safe under threads."""
 
+import copy
 import json
 import threading
 
@@ -51,10 +52,14 @@ def test_fast_copy_changes_nothing(model_set):
         assert _norms(fast) == (["column_norm"] if arch == "lfcc_cnn" else []), arch
         x = model.front_end(wave).detach()
         torch.testing.assert_close(fast(fast_models.fast_input(model, x)), model(x), rtol=1e-4, atol=1e-5)
+        # the maps in float64: a small trained model's input gradients can be near float32's cancellation
+        # floor, and the rewrite must match the original to rounding, not merely to float32's
+        m64, x64 = copy.deepcopy(model).double(), x.double()
         for method in ("input_x_gradient", "saliency", "gradcam"):
-            ref = attribution.attribute(model, x, method, target=0)
-            got, _ = analysis._attribute(model, x, method, 0)
-            torch.testing.assert_close(got, ref, rtol=1e-3, atol=1e-5 * float(ref.abs().max()) + 1e-12)
+            ref = attribution.attribute(m64, x64, method, target=0)
+            got, _ = analysis._attribute(m64, x64, method, 0)
+            assert method == "gradcam" or float(ref.abs().max()) > 0, (arch, method)  # Grad-CAM may be all ReLU-zero
+            torch.testing.assert_close(got, ref, rtol=1e-7, atol=1e-9 * float(ref.abs().max())), (arch, method)
 
 
 @pytest.mark.parametrize("kernel,stride,padding,length", [(64, 4, 30, 16000), (64, 4, 30, 16003), (8, 2, 0, 101),
