@@ -48,6 +48,15 @@ from explainer.ui.handlers import (
     walk_open,
 )
 from explainer.ui.html import empty_headline_html, untrained_banner_html
+from explainer.ui.live import (
+    STREAM_EVERY_S,
+    STREAM_LIMIT_S,
+    live_cards,
+    live_explain,
+    live_start,
+    live_status,
+    live_update,
+)
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
 
@@ -139,6 +148,30 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                 metrics_df = gr.Dataframe(headers=story.METRICS_HEADERS, interactive=False)
                 conf_dd = gr.Dropdown([], label="Confusion matrix of", interactive=True, visible=False)
                 conf_plot = gr.Plot(show_label=False, label="Confusion matrix", format="png", visible=False)
+
+        with gr.Tab("Live", id="live"):
+            gr.Markdown("Listen live: press **Record** and speak, clap or whistle. The picture scrolls through the "
+                        "last 8 seconds; beneath it, the frame-by-frame model's answer for every 10 ms. It is causal: "
+                        "each frame is judged once, from that moment and the ones before it, and never changes "
+                        "afterwards. The cards show every model's answer on the last 2.5 s, and the orange curve "
+                        "where the chosen model found its evidence.", elem_classes="ae-caption")
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=320):
+                    live_in = gr.Audio(sources=["microphone"], streaming=True, type="numpy", label="Microphone",
+                                       elem_id="ae-live-mic")
+                with gr.Column(scale=2, min_width=260):
+                    live_arch = gr.Dropdown([(models.title(x), x) for x in ARCHS],
+                                            value=next((x for x in ARCHS if models.model_class(x).causal), ARCHS[0]),
+                                            label="Explain which model (orange curve)", interactive=True)
+                    live_seconds = gr.Slider(1.0, 8.0, value=3.0, step=0.5, label="Seconds to explain")
+                    live_stop = gr.Button("Stop and explain the last seconds", variant="primary")
+            live_md = gr.Markdown(live_status(None), elem_id="ae-live-now", elem_classes="ae-caption")
+            live_img = gr.Image(type="numpy", label="The last 8 s: log-mel, and the class of every 10 ms frame",
+                                interactive=False, elem_id="ae-live-strip", format="png")
+            live_cards_html = gr.HTML(live_cards(None), padding=False)
+            live_curve = gr.Image(type="numpy", label="The chosen model's evidence over the last 2.5 s",
+                                  interactive=False, format="png", height=140)
+            live_state = gr.State(None, time_to_live=STREAM_LIMIT_S)
 
         for arch in ARCHS:
             with gr.Tab(models.short_title(arch), id=arch) as tab:
@@ -330,6 +363,16 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                       trigger_mode="always_last")
     hear_keep.release(hear, hear_inputs, hear_outputs, api_name="hear_keep", api_visibility="undocumented",
                       trigger_mode="always_last")
+
+    live_outputs = [live_state, live_img, live_cards_html, live_curve, live_md]
+    live_in.start_recording(live_start, [set_dd, live_arch], live_outputs, api_name="live_start",
+                            api_visibility="undocumented")
+    live_in.stream(live_update, [live_in, live_state, set_dd, live_arch], live_outputs, api_name="live_update",
+                   api_visibility="undocumented", stream_every=STREAM_EVERY_S, time_limit=STREAM_LIMIT_S,
+                   concurrency_id="live", concurrency_limit=8)
+    live_stop.click(live_explain, [live_state, live_seconds], [audio_in, tabs], api_name="live_explain",
+                    js="(state, seconds) => { document.querySelector('#ae-live-mic .stop-button')?.click();"
+                       " return [state, seconds]; }")
 
     export_btn.click(export_files, [session_state], [export_json, export_zip], api_name="export",
                      concurrency_id="models", concurrency_limit=1)

@@ -22,6 +22,9 @@ class AudioModel(nn.Module):
     - ``order``: where it stands in every list, from raw samples to a transformer;
     - ``frame_level``: whether it also offers ``frame_logits(x) -> (B, n, frames)``,
       one answer per input frame;
+    - ``causal``: whether each frame's answer depends on that frame and earlier ones only;
+      such a model also gives ``receptive_field_frames()``, how many frames one answer reads,
+      and can answer a live stream frame by frame (:mod:`explainer.live`);
     - ``training``: its departures from the shared training settings, with keys
       ``epoch_scale`` (epochs relative to the set's), ``crop_seconds`` (random crop
       length, for models whose input length is free), ``ema_decay`` (moving average of
@@ -37,6 +40,7 @@ class AudioModel(nn.Module):
     subtitle: str = ""
     order: int = 100
     frame_level: bool = False
+    causal: bool = False
     training: dict = {}
 
     def __init__(self, n_classes: int):

@@ -43,6 +43,7 @@ class TCN(AudioModel):
     subtitle = "a temporal convolutional network: dilated causal 1D convolutions, one answer per 10 ms"
     order = 50
     frame_level = True
+    causal = True
     training = {"crop_seconds": 3.2}
     # Grad-CAM reads an early block: a late block's frame t sums evidence from up to 125 frames
     # before it, so its map lags behind the input that caused it (measured: deletion scores fall

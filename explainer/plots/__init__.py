@@ -11,9 +11,11 @@ recomputes a model input.
 - :mod:`.overview`: the clip and the set at a glance (Listen & look, Compare, Hear);
 - :mod:`.model_views`: one architecture's tab;
 - :mod:`.walkthrough`: the walkthrough's figures;
-- :mod:`.trust`: how far to trust a map.
+- :mod:`.trust`: how far to trust a map;
+- :mod:`.live`: the Live tab's pictures, drawn straight into pixels.
 """
 
+from .live import live_curve_picture, live_picture
 from .model_views import (
     attribution_overlay,
     default_frame,
@@ -58,6 +60,8 @@ from .walkthrough import (
 )
 
 __all__ = [
+    "live_curve_picture",
+    "live_picture",
     "DPI",
     "METHOD_TITLES",
     "SIGNED_METHODS",
