@@ -196,3 +196,34 @@ def test_browser_walk_through_every_view(server, clip, tmp_path):
         finally:
             browser.close()
     assert not outside, f"the page fetched from outside the app: {outside[:5]}"
+
+
+@pytest.mark.browser
+def test_live_tab_hears_a_fake_microphone(server, tmp_path):
+    """Chromium plays a speech clip as its microphone; the Live tab's frame model must say speech."""
+    sync_playwright, chromium = _browser()
+    url, set_name = server
+    if set_name != "sound-types":
+        pytest.skip("needs the shipped set: a tiny test set does not know speech")
+    wav = tmp_path / "mic.wav"
+    speech, rate = sf.read(ROOT / "examples" / "speech_person.wav", dtype="int16")
+    sf.write(wav, np.concatenate([speech, speech]), rate, subtype="PCM_16")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}"])
+        try:
+            page = browser.new_context(permissions=["microphone"]).new_page()
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.get_by_role("tab", name="Live", exact=True).click()
+            page.locator("#ae-live-mic").get_by_role("button", name="Record").click()
+            now = page.locator("#ae-live-now")
+            page.wait_for_function("document.querySelector('#ae-live-now').innerText.includes('hears')")
+            page.wait_for_function("document.querySelector('#ae-live-now').innerText.includes('hears speech')",
+                                   timeout=30_000)
+            assert "s heard" in now.inner_text()
+            assert page.locator("#ae-live-strip img").count() == 1  # the scrolling picture is drawn
+            page.locator("#ae-live-mic").get_by_role("button", name="Stop").click()
+        finally:
+            browser.close()
