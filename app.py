@@ -62,6 +62,10 @@ from explainer.ui.tabs import ArchTab
 
 CSS_PATH = Path(__file__).resolve().parent / "explainer" / "ui" / "app.css"
 METHOD_CHOICES = [(plots.METHOD_TITLES[m], m) for m in attribution.METHODS]
+# requests that may hold a model slot at once: the compute itself is one at a time (each set's lock), so
+# the second slot lets one request's upload, decoding, cache hit and reply overlap the other's models
+MODEL_SLOTS = 2
+QUEUE_SIZE = 96  # requests waiting at once: a class of 30, each with the page's few follow-up events
 
 THEME = gr.themes.Default(
     primary_hue="blue",
@@ -93,6 +97,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                                      label="Attribution methods for Compare (IG, occlusion, SmoothGrad are slower)")
             run_btn = gr.Button("Analyse", variant="primary")
             api_trigger = gr.Button(visible=False)  # only the API calls it
+            api_checks = gr.Checkbox(False, visible=False, label="checks")  # the API's deletion checks switch
         with gr.Column(scale=4, min_width=280, elem_id="ae-examples"):
             ex_paths, ex_labels = examples()
             if ex_paths:
@@ -284,7 +289,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                 .success(render_listen, [session_state], listen_outputs, api_name="render_listen",
                       api_visibility="undocumented")
                 .then(add_faithfulness, [session_state], [report_json], api_name="faithfulness",
-                      api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
+                      api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS,
                       show_progress_on=[timeline_plot])
                 .then(render_compare, [session_state, timeline_method], compare_outputs, api_name="render_compare",
                       api_visibility="undocumented")
@@ -292,19 +297,20 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                       api_visibility="undocumented"))
 
     chain(run_btn.click(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_button",
-                        api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
+                        api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS,
                         show_progress_on=[headline]))
-    # the API's /analyze: the same analysis with its faithfulness checks, returning headline + report
-    api_trigger.click(analyze, analysis_inputs, analysis_outputs, api_name="analyze", concurrency_id="models",
-                      concurrency_limit=1)
+    # the API's /analyze: the same analysis as the page (with its deletion checks when checks=True), returning
+    # headline + report
+    api_trigger.click(analyze, analysis_inputs + [api_checks], analysis_outputs, api_name="analyze",
+                      concurrency_id="models", concurrency_limit=MODEL_SLOTS)
     chain(audio_in.change(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_on_change",
-                          api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
+                          api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS,
                           trigger_mode="always_last", show_progress_on=[headline]))
     chain(set_dd.input(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_on_set_change",
-                       api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
+                       api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS,
                        trigger_mode="always_last", show_progress_on=[headline]))
     chain(methods_cb.input(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_on_methods_change",
-                           api_visibility="undocumented", concurrency_id="models", concurrency_limit=1,
+                           api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS,
                            trigger_mode="always_last", show_progress_on=[headline]))
     set_dd.change(set_info, [set_dd], [banner], api_name="set_info")
 
@@ -318,29 +324,29 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                           api_name="timeline")
     conf_dd.input(render_confusion, [session_state, conf_dd], [conf_plot], api_name="confusion")
     agree_btn.click(agree, [session_state, agree_dd], [agree_plot, agree_md], api_name="agreement",
-                    concurrency_id="models", concurrency_limit=1)
+                    concurrency_id="models", concurrency_limit=MODEL_SLOTS)
     curves_btn.click(check_every_map, [session_state], [curves_df, curves_md], api_name="curves",
-                     concurrency_id="models", concurrency_limit=1)
+                     concurrency_id="models", concurrency_limit=MODEL_SLOTS)
 
     for arch in ARCHS:
         t = TABS[arch]
         t.tab.select(make_arch_renderer(t, active_view), [session_state, t.method, t.opacity],
                      t.outputs() + [active_view], api_name=f"view_{arch}", api_visibility="undocumented",
-                     concurrency_id="models", concurrency_limit=1)
+                     concurrency_id="models", concurrency_limit=MODEL_SLOTS)
         overlay_inputs = [session_state, t.method, t.target, t.opacity]
         overlay_outputs = [t.overlay, t.faith, t.faith_plot]
         sanity_inputs = [session_state, t.random_cb, t.method, t.target]
         sanity_outputs = [t.random_plot, t.random_md]
         gr.on([t.method.input, t.target.input], make_overlay_handler(arch), overlay_inputs,
               overlay_outputs, api_name=f"overlay_{arch}", concurrency_id="models",
-              concurrency_limit=1, trigger_mode="always_last").then(
+              concurrency_limit=MODEL_SLOTS, trigger_mode="always_last").then(
             make_sanity_handler(arch), sanity_inputs, sanity_outputs, api_name=f"sanity_follow_{arch}",
-            api_visibility="undocumented", concurrency_id="models", concurrency_limit=1)
+            api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS)
         t.opacity.release(make_overlay_handler(arch), overlay_inputs, overlay_outputs,
                               api_name=f"overlay_opacity_{arch}", api_visibility="undocumented",
                               trigger_mode="always_last")
         t.random_cb.input(make_sanity_handler(arch), sanity_inputs, sanity_outputs, api_name=f"sanity_{arch}",
-                              concurrency_id="models", concurrency_limit=1, trigger_mode="always_last")
+                              concurrency_id="models", concurrency_limit=MODEL_SLOTS, trigger_mode="always_last")
         t.fmaps_acc.expand(make_fmaps_renderer(arch), [session_state], [t.fmaps],
                                api_name=f"feature_maps_{arch}")
         if t.rf_slider is not None:
@@ -375,7 +381,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                        " return [state, seconds]; }")
 
     export_btn.click(export_files, [session_state], [export_json, export_zip], api_name="export",
-                     concurrency_id="models", concurrency_limit=1)
+                     concurrency_id="models", concurrency_limit=MODEL_SLOTS)
 
 
 def warm_up() -> None:
@@ -395,7 +401,7 @@ def warm_up() -> None:
 def main() -> None:
     """Serve the app: process settings first, then the page, then a warm-up pass in the background."""
     runtime.configure()
-    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     demo.launch(
         prevent_thread_lock=True,  # warm up once the page is being served, then keep serving below
         theme=THEME,

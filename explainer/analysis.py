@@ -382,8 +382,8 @@ def agreement(model_set: ModelSet, arch: str, x: torch.Tensor, target: int, n_sa
 
 def add_faithfulness(result: Analysis, model_set: ModelSet, progress=None) -> Analysis:
     """Run the deletion check for every map of ``result`` that lacks one (the app does this second)."""
-    todo = [(arch, m) for arch, r in result.models.items() for m in r.attributions if m not in r.faithfulness]
-    with model_set.lock:
+    with model_set.lock:  # the list is made under the lock: two visitors of one cached analysis share its checks
+        todo = [(arch, m) for arch, r in result.models.items() for m in r.attributions if m not in r.faithfulness]
         for k, (arch, method) in enumerate(todo):
             if progress is not None:
                 progress(k / max(1, len(todo)), f"{arch}: faithfulness of {method}")

@@ -272,6 +272,63 @@ def live_figures(model_set, seconds: float = 8.0) -> dict:
             "live_chunks": len(costs), "live_seconds": seconds}
 
 
+CLASSROOM_SOURCES = ("speech_person.wav", "speech_room.wav", "music_song.wav", "percussion_drums.wav",
+                     "percussion_claps.wav")
+
+
+def classroom_clips(folder: Path, n: int, first: int = 0) -> list[Path]:
+    """``n`` distinct real clips: the bundled real recordings, each cut at its own offset and gain
+    (clips ``first`` to ``first + n - 1`` of one endless series, so two calls can share none)."""
+    import soundfile as sf
+
+    root = Path(__file__).resolve().parent.parent / "examples"
+    out = []
+    for k in range(first, first + n):
+        wave, sr = sf.read(root / CLASSROOM_SOURCES[k % len(CLASSROOM_SOURCES)], dtype="float32")
+        shift = (k // len(CLASSROOM_SOURCES)) * 1600  # 0.1 s steps: a different clip to every cache
+        wave = np.roll(wave, shift) * (1.0 - 0.02 * (k // len(CLASSROOM_SOURCES)))
+        path = folder / f"student_{k:02d}.wav"
+        sf.write(path, wave, sr)
+        out.append(path)
+    return out
+
+
+def classroom(url: str, clips: list[Path], shared: Path | None, timeout_s: float = 300.0) -> dict:
+    """One classroom at once: every student a new client (a new session) sending one clip to ``/analyze``.
+
+    With ``shared``, the first half of the students all send that one clip (a bundled example
+    clicked by half the room) and the rest send ``clips``; otherwise each sends a clip of ``clips``.
+    Returns the count, errors, p50 and p95 in seconds, and the wall time. Bounded: every client
+    gives up after ``timeout_s``.
+    """
+    from gradio_client import Client, handle_file
+
+    sends = [shared] * (len(clips) // 2) + clips[len(clips) // 2:] if shared else list(clips)
+    latencies, errors = [], []
+    barrier = threading.Barrier(len(sends))
+
+    def student(path: Path):
+        try:
+            c = Client(url, verbose=False)
+            barrier.wait(timeout=timeout_s)
+            t = time.perf_counter()
+            c.predict(handle_file(str(path)), "sound-types", ["input_x_gradient", "gradcam"], api_name="/analyze")
+            latencies.append(time.perf_counter() - t)
+        except Exception as e:  # counted, not raised: the figure is the error count
+            errors.append(repr(e)[:200])
+
+    threads = [threading.Thread(target=student, args=(p,), daemon=True) for p in sends]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=timeout_s)
+    return {"clients": len(sends), "errors": len(errors), "error_examples": errors[:2],
+            "p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
+            "p95_s": round(float(np.percentile(latencies, 95)), 2) if latencies else None,
+            "wall_s": round(time.perf_counter() - t0, 1)}
+
+
 def run(repeats: int = 5, analyses: int = 50, clients: int = 8, per_client: int = 3, server: bool = True) -> dict:
     """Measure every figure; returns the JSON object ``bench --json`` prints."""
     import soundfile as sf

@@ -12,6 +12,7 @@ import numpy as np
 from .. import analysis as analysis_mod
 from .. import attribution, audio, listen, plots, pretrained, report, story
 from ..models import list_models
+from .cache import ResultCache, clip_key
 from .html import empty_headline_html, headline_html, layer_flow_html, notice_html, untrained_banner_html
 from .runtime import release_memory
 from .sessions import Session, get_set, set_choices
@@ -19,6 +20,8 @@ from .tabs import ArchTab
 
 ARCHS = list_models()
 DEFAULT_METHODS = list(analysis_mod.DEFAULT_METHODS)
+# every visitor's analyses, by clip, set and methods (bounded in bytes: EXPLAINER_CACHE_MB)
+ANALYSES = ResultCache()
 NOT_YET = "*Analyse a clip (pick an example, upload or record) to fill this view.*"
 
 
@@ -27,9 +30,10 @@ def _progress_fn(progress):
 
 
 def _run_analysis(audio_path, set_name, methods, progress, faithfulness: bool) -> Session:
+    """The visitor's analysis, from the shared cache when this clip, set and methods were analysed before."""
     if not audio_path:
         raise gr.Error("No audio yet: pick an example, upload a file or record a few seconds.")
-    methods = [m for m in (methods or []) if m in attribution.METHODS] or DEFAULT_METHODS
+    methods = tuple(m for m in (methods or []) if m in attribution.METHODS) or tuple(DEFAULT_METHODS)
     try:
         progress(0.0, desc="reading the clip")
         clip = audio.load(audio_path)
@@ -37,25 +41,37 @@ def _run_analysis(audio_path, set_name, methods, progress, faithfulness: bool) -
         model_set = get_set(set_name or set_choices()[0])
     except (audio.AudioError, pretrained.PretrainedError) as e:
         raise gr.Error(str(e)) from None
-    result = analysis_mod.analyze(clip, model_set, tuple(methods), faithfulness=faithfulness,
-                                  progress=_progress_fn(progress))
+    key = clip_key(clip.waveform, model_set.name, methods, clip.source_sample_rate, clip.source_channels,
+                   tuple(clip.warnings))
+
+    def make():
+        a = analysis_mod.analyze(clip, model_set, methods, faithfulness=False, progress=_progress_fn(progress))
+        for r in a.models.values():  # keep only what the gallery draws: far less memory per analysis
+            r.trace.feature_maps = plots.shrink_feature_maps(r.trace, r.input_kind)
+        return a
+
+    result = ANALYSES.get_or_make(key, make)
+    if faithfulness:  # only the checks this analysis lacks: a cached one may have them already
+        analysis_mod.add_faithfulness(result, model_set, progress=_progress_fn(progress))
     session = Session(result)
     release_memory()
     return session
 
 
-def analyze(audio_path, set_name, methods, progress=gr.Progress()):
+def analyze(audio_path, set_name, methods, checks=False, progress=gr.Progress()):
     """Analyse a clip with every model of a set.
 
     Args:
         audio_path: path of an audio file (WAV, FLAC, MP3, OGG, Opus, M4A, WebM).
         set_name: a model set under pretrained/ (or "untrained").
         methods: attribution methods for the Compare view.
+        checks: also run the deletion (faithfulness) check of every map; they cost two to three
+            times the analysis itself, so the first screen does without them.
 
     Returns:
         The headline (HTML) and the JSON report of the analysis.
     """
-    session = _run_analysis(audio_path, set_name, methods, progress, faithfulness=True)
+    session = _run_analysis(audio_path, set_name, methods, progress, faithfulness=bool(checks))
     a = session.analysis
     return session, headline_html(a) + notice_html(a), report.report_dict(a)
 

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .. import analysis as analysis_mod
-from .. import plots, pretrained
+from .. import pretrained
 
 _SETS: dict[str, pretrained.ModelSet] = {}
 _SETS_LOCK = threading.Lock()
@@ -36,8 +36,6 @@ class Session:
     rendered: set = field(default_factory=set)  # lazy views already drawn for this analysis
 
     def __post_init__(self):
-        for r in self.analysis.models.values():  # keep only what the gallery draws: far less memory per visitor
-            r.trace.feature_maps = plots.shrink_feature_maps(r.trace, r.input_kind)
         self.index_overlays()
 
     def index_overlays(self) -> None:
