@@ -95,7 +95,7 @@ def client(server):
 def _analyze(client, path: Path, set_name: str):
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(path)), set_name, METHODS, api_name="/analyze")
+    return client.predict(handle_file(str(path)), set_name, METHODS, True, api_name="/analyze")
 
 
 def test_analyze_endpoint_returns_the_report(server, client, clip):
@@ -114,6 +114,29 @@ def test_analyze_endpoint_returns_the_report(server, client, clip):
     for arch in list_models():
         assert plots.model_title(arch) in headline
     assert report["summary"]
+
+
+def test_analyze_without_checks_is_the_first_screen(server, client, clip):
+    from gradio_client import handle_file
+
+    _, set_name = server
+    _, report = client.predict(handle_file(str(clip)), set_name, METHODS, api_name="/analyze")  # checks: off
+    assert list(report["models"]) == list_models()
+    for m in report["models"].values():
+        assert all(len(att["time_curve"]) > 0 for att in m["attributions"].values())
+
+
+@pytest.mark.slow
+def test_a_small_classroom_at_once(server, tmp_path):
+    """Six students at once, each a new session: three click one example, three send their own clips."""
+    from explainer.bench import classroom, classroom_clips
+
+    url, set_name = server
+    out = classroom(url, classroom_clips(tmp_path, 6, 500), ROOT / "examples" / "speech_person.wav", set_name,
+                    timeout_s=240)
+    assert out["errors"] == 0, out["error_examples"]
+    assert out["answered"] == 6 and out["models_each"] == [len(list_models())]
+    assert out["p95_s"] is not None and out["wall_s"] < 240
 
 
 def test_bad_file_is_refused_and_the_server_keeps_serving(server, client, clip, tmp_path):
