@@ -101,9 +101,13 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
         with gr.Column(scale=4, min_width=280, elem_id="ae-examples"):
             ex_paths, ex_labels = examples()
             if ex_paths:
-                gr.Examples(ex_paths, inputs=[audio_in], example_labels=ex_labels, label="Examples (click one)",
-                            examples_per_page=len(ex_paths), cache_examples=False)
+                # a gallery of labels, each handing its file to the clip box when clicked: gr.Examples would
+                # probe every file with ffmpeg while the page is built (1.2 s of the cold start)
+                example_ds = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[[x] for x in ex_labels],
+                                        label="Examples (click one)", samples_per_page=len(ex_labels),
+                                        layout="gallery", type="index", elem_id="ae-example-list")
             else:
+                example_ds = None
                 gr.Markdown("No example clips found in `examples/`.")
     headline = gr.HTML(empty_headline_html(), elem_id="ae-headline", padding=False)
 
@@ -313,6 +317,9 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                            api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS,
                            trigger_mode="always_last", show_progress_on=[headline]))
     set_dd.change(set_info, [set_dd], [banner], api_name="set_info")
+    if example_ds is not None:
+        example_ds.click(lambda i: ex_paths[i][0] if i is not None and 0 <= i < len(ex_paths) else gr.skip(),
+                         [example_ds], [audio_in], api_name="example", api_visibility="undocumented", queue=False)
 
     tab_listen.select(lambda: "listen", None, [active_view], api_name="view_listen", api_visibility="undocumented",
                       queue=False)
