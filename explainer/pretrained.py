@@ -193,3 +193,92 @@ def load_set(name: str = DEFAULT_SET, *, root: Path | None = None, models: list[
         for p in model.parameters():
             p.requires_grad_(False)  # shared across requests: attributions need input gradients only
     return ModelSet(name=name, classes=list(classes), models=loaded, card=card)
+
+
+# a set downloaded as a zip and uploaded again: flat, small, safetensors and its card only
+MAX_ZIP_BYTES = 64 * 1024 * 1024
+MAX_ZIP_MEMBERS = 16
+_PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt", ".npy", ".npz")
+
+
+def export_zip(folder: Path) -> bytes:
+    """The set in ``folder`` as zip bytes: its ``card.json`` and the safetensors files the card lists."""
+    import io
+    import zipfile
+
+    folder = Path(folder)
+    card = json.loads((folder / "card.json").read_text())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(folder / "card.json", "card.json")
+        for entry in card.get("models", {}).values():
+            z.write(folder / entry["file"], entry["file"])
+    return buf.getvalue()
+
+
+def import_zip(data: bytes, root: Path, name: str | None = None) -> str:
+    """Unpack a set zip into ``root/<name>`` after checking everything; returns the set's name.
+
+    Refused, with a sentence: a file over :data:`MAX_ZIP_BYTES`, more than
+    :data:`MAX_ZIP_MEMBERS` members, any name with a folder in it or ``..``, pickles and any
+    file other than ``card.json`` and ``.safetensors``, a card that is not valid or lists a
+    missing file, a checksum that differs from the card, and a set that does not load
+    (classes, feature settings, shapes). Nothing is left behind when it is refused.
+    """
+    import io
+    import shutil
+    import zipfile
+
+    if len(data) > MAX_ZIP_BYTES:
+        raise PretrainedError(f"This zip is {len(data) / 2 ** 20:.0f} MB; a model set may be at most "
+                              f"{MAX_ZIP_BYTES // 2 ** 20} MB.")
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        members = z.infolist()
+    except zipfile.BadZipFile:
+        raise PretrainedError("This file is not a zip; upload a model set downloaded from this app.") from None
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise PretrainedError(f"This zip holds {len(members)} files; a model set has a card and at most "
+                              f"{MAX_ZIP_MEMBERS - 1} weight files.")
+    names = [m.filename for m in members]
+    for n in names:
+        if "/" in n or "\\" in n or ".." in n or n.startswith(("~", ".")):
+            raise PretrainedError(f"The zip's file {n!r} escapes or nests a folder; a model set is flat: "
+                                  "card.json and .safetensors files side by side.")
+        if n.lower().endswith(_PICKLE_SUFFIXES):
+            raise PretrainedError(f"The zip holds {n!r}, a pickle or array file; only .safetensors weights are "
+                                  "accepted, because pickles can run code when opened.")
+        if n != "card.json" and not n.endswith(".safetensors"):
+            raise PretrainedError(f"The zip holds {n!r}; a model set holds only card.json and .safetensors files.")
+    if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+        raise PretrainedError(f"This zip unpacks to more than {MAX_ZIP_BYTES // 2 ** 20} MB.")
+    if "card.json" not in names:
+        raise PretrainedError("This zip has no card.json, so it is not a model set from this app.")
+    try:
+        card = json.loads(z.read("card.json"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise PretrainedError(f"The zip's card.json is not valid JSON ({e}).") from None
+    name = name or str(card.get("name", ""))
+    target = set_dir(name, root)
+    for arch, entry in (card.get("models") or {}).items():
+        file = str(entry.get("file", ""))
+        if file not in names:
+            raise PretrainedError(f"{arch}: the card lists {file!r}, which is not in the zip.")
+        if hashlib.sha256(z.read(file)).hexdigest() != entry.get("sha256"):
+            raise PretrainedError(f"{arch}: {file} does not match the checksum in card.json; it may be damaged "
+                                  "or replaced.")
+    staging = target.with_name(target.name + ".incoming")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for n in names:
+            (staging / n).write_bytes(z.read(n))
+        card["name"] = name
+        (staging / "card.json").write_text(json.dumps(card, indent=1))
+        load_set(staging.name, root=staging.parent)  # every check of a shipped set: classes, features, shapes
+    except (PretrainedError, OSError) as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise e if isinstance(e, PretrainedError) else PretrainedError(f"The set could not be unpacked ({e}).")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return name

@@ -15,7 +15,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -75,6 +75,10 @@ class TrainConfig:
     # on the 2 development cores, 1.4x (TCN) to 3x (beginner CNN, full-width LFCC CNN) faster steps
     autocast_bf16: bool = True
     split_fractions: tuple[float, float] = (0.7, 0.15)  # train and val shares of a folder dataset
+    # fine-tuning a trained set's models on new classes (run(..., parent=...)): only the new head learns,
+    # so a higher rate and a few epochs are enough
+    finetune_lr: float = 1e-2
+    finetune_epochs: int = 60
 
 
 @dataclass
@@ -316,15 +320,44 @@ def model_settings(arch: str, cfg: TrainConfig) -> dict:
     return out
 
 
-def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Module, dict]:
-    """Train one architecture with AdamW, a cosine schedule and early stopping on validation accuracy."""
+def from_parent(arch: str, parent: torch.nn.Module, n_classes: int) -> torch.nn.Module:
+    """A new ``arch`` for ``n_classes`` classes that starts from ``parent``'s weights.
+
+    Every weight but the classifier ``head`` is copied; the head is new, because the classes
+    are. Every model of the registry names its classifier ``head``.
+    """
+    model = build(arch, n_classes=n_classes)
+    own = model.state_dict()
+    kept = {k: v for k, v in parent.state_dict().items()
+            if not k.startswith("head.") and k in own and own[k].shape == v.shape}
+    missing = [k for k in own if not k.startswith(("head.", "front_end.")) and k not in kept]
+    if missing:
+        raise ValueError(f"{arch}: the parent set's model does not fit this architecture ({missing[:3]})")
+    model.load_state_dict(kept, strict=False)
+    return model
+
+
+def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Module | None = None,
+              layers: str = "head") -> tuple[torch.nn.Module, dict]:
+    """Train one architecture with AdamW, a cosine schedule and early stopping on validation accuracy.
+
+    With ``parent`` (the same architecture from a trained set), the model starts from its
+    weights (:func:`from_parent`) and, with ``layers="head"``, only the new classifier head
+    learns: the body keeps its weights and its BatchNorm statistics (transfer learning).
+    """
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    model = build(arch, n_classes=len(data.classes))
+    model = build(arch, n_classes=len(data.classes)) if parent is None else from_parent(arch, parent,
+                                                                                       len(data.classes))
     own = model_settings(arch, cfg)
     channels_last = own["channels_last"]
     lr = cfg.lr * own["lr_scale"]
-    params = [p for n, p in model.named_parameters() if not n.startswith("front_end.")]
+    frozen = parent is not None and layers == "head"
+    params = [p for n, p in model.named_parameters()
+              if not n.startswith("front_end.") and (not frozen or n.startswith("head."))]
+    if frozen:
+        for n, p in model.named_parameters():
+            p.requires_grad_(n.startswith("head."))
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
     train_w, train_y = data.waves["train"], data.labels["train"]
     steps_per_epoch = math.ceil(len(train_w) / cfg.batch_size)
@@ -338,14 +371,14 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
     seq = data.sequences.get("train") if model.frame_level else None
     if seq is not None:
         seq = (seq[0], sequence_labels(model, seq, data.classes))
-    decay = own["ema_decay"]
+    decay = None if frozen else own["ema_decay"]  # a few steps of one layer: nothing to smooth
     ema = None if decay is None else torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True)
     judged = model if ema is None else ema.module  # the weights that are validated and kept
     best, best_score, best_epoch, stale, history = None, (-1.0, 0.0), 0, 0, []
     start = time.time()
     for epoch in range(max_epochs):
-        model.train()
+        model.train(not frozen)  # a frozen body keeps its BatchNorm statistics; the head has none
         order = torch.randperm(len(train_w), generator=gen)
         bar = tqdm(range(steps_per_epoch), desc=f"{arch} epoch {epoch + 1}/{max_epochs}", leave=False,
                    file=sys.stderr, disable=None)
@@ -394,12 +427,43 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig) -> tuple[torch.nn.Modu
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
-            "epoch_scale": scale}
+            "epoch_scale": scale, "trained_layers": "head" if frozen else "all",
+            "trained_params": sum(p.numel() for p in params)}
     return model, info
 
 
-def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root: Path | None = None) -> Path:
-    """Train ``archs`` on ``data_dir`` and write weights and ``card.json`` to ``out_root/name``."""
+def _score(model: torch.nn.Module, data: Dataset) -> dict:
+    """The metrics of one model on the data's held-out clips (test, or val when there is no test split)."""
+    test_split = "test" if "test" in data.waves else "val"
+    pred = predict(model, data.waves[test_split])
+    m = metrics(pred, data.labels[test_split], data.classes)
+    m["split"] = test_split
+    m.update(origin_metrics(pred, data.labels[test_split], data.origins.get(test_split, []),
+                            data.sources.get(test_split, []), data.classes))
+    if model.frame_level and test_split in data.sequences:
+        waves = data.sequences[test_split][0]
+        m["frame_accuracy"] = frame_accuracy(model, waves, sequence_labels(model, data.sequences[test_split],
+                                                                             data.classes))
+    return m
+
+
+def finetune_config(cfg: TrainConfig) -> TrainConfig:
+    """The settings of a fine-tuning run: the head's rate and epochs, everything else as ``cfg``."""
+    return replace(cfg, lr=cfg.finetune_lr, max_epochs=cfg.finetune_epochs,
+                   min_epochs=min(cfg.min_epochs, cfg.finetune_epochs))
+
+
+def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root: Path | None = None,
+        parent: str | None = None, compare_scratch: bool = False, progress=None) -> Path:
+    """Train ``archs`` on ``data_dir`` and write weights and ``card.json`` to ``out_root/name``.
+
+    With ``parent`` (a set under ``out_root``, or the shipped folder), each model is fine-tuned from
+    that set's model of the same architecture: only a new head learns (:func:`train_one`), and the
+    card records the parent and the layers trained. With ``compare_scratch`` as well, each
+    architecture is also trained from random weights on the same clips and scored on the same
+    held-out clips; the card keeps that model's scores and time under ``scratch`` (its weights are
+    not kept). ``progress(fraction, text)`` hears about each model as it starts.
+    """
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     out = set_dir(name, out_root or PRETRAINED_DIR)
@@ -417,18 +481,35 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
     })
     card.setdefault("models", {})
     card["data"]["load_seconds"] = round(time.time() - t0, 1)
+    parent_set = None
+    if parent is not None:
+        from .pretrained import load_set
+
+        parent_set = load_set(parent, root=out_root if out_root and (Path(out_root) / parent).is_dir() else None)
+        missing = [a for a in archs if a not in parent_set.models]
+        if missing:
+            raise ValueError(f"the set {parent!r} has no {missing}; fine-tune only the architectures it holds")
+        card["fine_tuned_from"] = {"set": parent, "classes": parent_set.classes, "trained_layers": "head",
+                                   "settings": {"lr": cfg.finetune_lr, "max_epochs": cfg.finetune_epochs}}
+    steps = len(archs) * (2 if parent_set is not None and compare_scratch else 1)
+    done = 0
     for arch in archs:
-        model, info = train_one(arch, data, cfg)
-        test_split = "test" if "test" in data.waves else "val"
-        pred = predict(model, data.waves[test_split])
-        m = metrics(pred, data.labels[test_split], data.classes)
-        m["split"] = test_split
-        m.update(origin_metrics(pred, data.labels[test_split], data.origins.get(test_split, []),
-                                data.sources.get(test_split, []), data.classes))
-        if model.frame_level and test_split in data.sequences:
-            waves = data.sequences[test_split][0]
-            m["frame_accuracy"] = frame_accuracy(model, waves, sequence_labels(model, data.sequences[test_split],
-                                                                                 data.classes))
+        if progress is not None:
+            progress(done / steps, f"{arch}: {'fine-tuning' if parent_set is not None else 'training'}")
+        if parent_set is not None:
+            model, info = train_one(arch, data, finetune_config(cfg), parent=parent_set.models[arch])
+        else:
+            model, info = train_one(arch, data, cfg)
+        done += 1
+        m = _score(model, data)
+        scratch = None
+        if parent_set is not None and compare_scratch:
+            if progress is not None:
+                progress(done / steps, f"{arch}: from scratch")
+            from_scratch, scratch_info = train_one(arch, data, cfg)
+            done += 1
+            scratch = {"test": _score(from_scratch, data), "train_seconds": scratch_info["train_seconds"],
+                       "epochs_run": scratch_info["epochs_run"], "best_epoch": scratch_info["best_epoch"]}
         x = model.front_end(torch.zeros(1, 1, int(cfg.clip_seconds * audio.SAMPLE_RATE)))
         card["models"][arch] = {
             "file": f"{arch}.safetensors", "sha256": save_weights(model, out / f"{arch}.safetensors"),
@@ -436,11 +517,15 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
             "input_shape": list(x.shape[1:]), "params": sum(p.numel() for p in model.parameters()),
             "test": m, "training": asdict(cfg), **info,
         }
+        if scratch is not None:
+            card["models"][arch]["scratch"] = scratch
         card["train_seconds_total"] = round(sum(v.get("train_seconds", 0) for v in card["models"].values()), 1)
         card_path.write_text(json.dumps(card, indent=1))  # after every model, so a stopped run keeps its work
         real_acc = f", real {m['real']['accuracy']:.3f}" if "real" in m else ""
         print(f"{arch}: test accuracy {m['accuracy']:.3f}{real_acc} in {info['train_seconds']:.0f} s",
               file=sys.stderr, flush=True)
+    if progress is not None:
+        progress(1.0, "done")
     return out
 
 
@@ -490,6 +575,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="folder holding model sets (default: pretrained/)")
     p.add_argument("--evaluate", action="store_true",
                    help="do not train: report each model's accuracy on --data, a folder per class")
+    p.add_argument("--from", dest="parent", default=None, metavar="SET",
+                   help="fine-tune each model from this trained set (a new head on its body) instead of "
+                        "training from scratch")
+    p.add_argument("--compare-scratch", action="store_true",
+                   help="with --from: also train each model from scratch on the same clips, and print both")
     a = p.parse_args(argv)
     if a.evaluate:
         try:
@@ -512,11 +602,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg = TrainConfig(seed=a.seed, max_epochs=a.epochs, min_epochs=min(TrainConfig.min_epochs, a.epochs),
                       clip_seconds=a.clip_seconds, batch_size=a.batch_size)
+    if a.compare_scratch and not a.parent:
+        print("error: --compare-scratch compares with fine-tuning: give the set to start from with --from SET",
+              file=sys.stderr)
+        return 2
+    from .pretrained import PretrainedError
+
     try:
-        out = run(a.data, a.name, archs, cfg, a.out)
-    except (ValueError, audio.AudioError) as e:
+        out = run(a.data, a.name, archs, cfg, a.out, parent=a.parent, compare_scratch=a.compare_scratch)
+    except (ValueError, audio.AudioError, PretrainedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if a.parent:
+        card = json.loads((out / "card.json").read_text())
+        print(f"{'model':16s} {'fine-tuned':>10s} {'seconds':>8s}" + ("  from scratch  seconds" if a.compare_scratch
+                                                                      else ""))
+        for arch, m in card["models"].items():
+            line = f"{arch:16s} {m['test']['accuracy']:10.3f} {m['train_seconds']:8.1f}"
+            if "scratch" in m:
+                line += f"  {m['scratch']['test']['accuracy']:12.3f}  {m['scratch']['train_seconds']:7.1f}"
+            print(line)
     print(out)
     return 0
 

@@ -1,0 +1,104 @@
+"""Your own sounds: fine-tuning a trained set on new classes, side by side with training from scratch,
+and a set that travels as a zip and is checked when it comes back."""
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from explainer import pretrained, train
+from explainer.models import list_models
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _two_tones(root: Path, per_class: int = 6) -> Path:
+    """Two new classes the tiny parent set never heard: a low and a high whistle."""
+    rng = np.random.default_rng(1)
+    t = np.arange(16000) / 16000
+    for name, lo, hi in (("low", 150, 300), ("high", 2500, 4000)):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            x = 0.3 * np.sin(2 * np.pi * rng.uniform(lo, hi) * t) + 0.01 * rng.standard_normal(t.size)
+            sf.write(root / name / f"{i}.wav", x.astype(np.float32), 16000)
+    return root
+
+
+@pytest.fixture(scope="module")
+def child(tiny_set, tmp_path_factory) -> Path:
+    data = _two_tones(tmp_path_factory.mktemp("own") / "data")
+    cfg = train.TrainConfig(max_epochs=2, clip_seconds=1.0, batch_size=8, finetune_epochs=3)
+    return train.run(data, "child", list_models(), cfg, out_root=tiny_set.parent, parent="tiny", compare_scratch=True)
+
+
+@pytest.mark.slow
+def test_fine_tuning_writes_a_set_that_names_its_parent(child, tiny_set):
+    card = json.loads((child / "card.json").read_text())
+    assert card["fine_tuned_from"]["set"] == "tiny" and card["fine_tuned_from"]["trained_layers"] == "head"
+    assert card["fine_tuned_from"]["classes"] == pretrained.load_set("tiny", root=tiny_set.parent).classes
+    assert card["classes"] == ["high", "low"]
+    loaded = pretrained.load_set("child", root=child.parent)
+    parent = pretrained.load_set("tiny", root=tiny_set.parent)
+    assert list(loaded.models) == list_models()
+    for arch, entry in card["models"].items():
+        head = sum(p.numel() for n, p in loaded.models[arch].named_parameters() if n.startswith("head."))
+        assert entry["trained_layers"] == "head" and entry["trained_params"] == head
+        assert 0.0 <= entry["scratch"]["test"]["accuracy"] <= 1.0 and entry["scratch"]["train_seconds"] >= 0
+        body = {k: v for k, v in parent.models[arch].state_dict().items() if not k.startswith(("head.", "front_end."))}
+        mine = loaded.models[arch].state_dict()
+        for k, v in body.items():  # the body is the parent's, untouched (BatchNorm statistics included)
+            torch.testing.assert_close(mine[k], v, msg=f"{arch}: {k} changed")
+
+
+def test_compare_scratch_needs_a_parent(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "explainer.train", "--data", str(_two_tones(tmp_path / "d", 3)),
+                           "--name", "x", "--compare-scratch", "--out", str(tmp_path / "sets")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "give the set to start from with --from" in done.stderr
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.slow
+def test_a_set_travels_as_a_zip_and_comes_back(child, tmp_path):
+    data = pretrained.export_zip(child)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert sorted(z.namelist()) == sorted(["card.json"] + [f"{a}.safetensors" for a in list_models()])
+    name = pretrained.import_zip(data, tmp_path, "again")
+    assert name == "again" and set(pretrained.load_set("again", root=tmp_path).models) == set(list_models())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]  # no staging folder left
+
+
+@pytest.mark.slow
+def test_bad_zips_are_refused_with_a_sentence(child, tmp_path):
+    with zipfile.ZipFile(io.BytesIO(pretrained.export_zip(child))) as z:
+        good = {n: z.read(n) for n in z.namelist()}
+    card = json.loads(good["card.json"])
+    cases = {
+        "escapes": ({**good, "../evil.safetensors": b"x"}, "escapes or nests a folder"),
+        "nested": ({**good, "sub/x.safetensors": b"x"}, "escapes or nests a folder"),
+        "pickle": ({**good, "tcn.pt": b"\x80\x04K\x01."}, "pickle or array file"),
+        "other": ({**good, "run.sh": b"rm -rf /"}, "holds only card.json and .safetensors"),
+        "checksum": ({**good, card["models"]["tcn"]["file"]: good[card["models"]["tcn"]["file"]][:-8] + b"\0" * 8},
+                     "does not match the checksum"),
+        "no card": ({k: v for k, v in good.items() if k != "card.json"}, "has no card.json"),
+    }
+    for label, (members, message) in cases.items():
+        with pytest.raises(pretrained.PretrainedError, match=message):
+            pretrained.import_zip(_zip(members), tmp_path, "bad")
+        assert list(tmp_path.iterdir()) == [], label  # nothing left behind
+    with pytest.raises(pretrained.PretrainedError, match="not a zip"):
+        pretrained.import_zip(b"not a zip at all", tmp_path, "bad")
