@@ -57,6 +57,8 @@ from explainer.ui.live import (
     live_status,
     live_update,
 )
+from explainer.ui.own import RESULT_HEADERS as OWN_HEADERS
+from explainer.ui.own import can_save, own_add, own_classes, own_restore, own_save, own_train, own_zip
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
 
@@ -73,6 +75,11 @@ THEME = gr.themes.Default(
     font=["Segoe UI", "Roboto", "Helvetica Neue", "Arial", "Noto Sans", "DejaVu Sans", "sans-serif"],
     font_mono=["Consolas", "DejaVu Sans Mono", "Menlo", "monospace"],
 )
+
+def own_train_page(own, compare, progress=gr.Progress()):
+    """Train on the visitor's clips, with the page's progress bar."""
+    return own_train(own, compare, progress=progress)
+
 
 TABS: dict[str, ArchTab] = {}  # one per architecture, filled in as the page is built
 
@@ -246,6 +253,37 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
             hear_md = gr.Markdown(NOT_YET, elem_classes="ae-caption")
             hear_plot = gr.Plot(show_label=False, label="Which cells are kept", format="png")
 
+        with gr.Tab("Your own sounds", id="own"):
+            gr.Markdown("Teach all six models your own sounds. Name 2–6 classes, give each at least 5 clips "
+                        "(record them, upload files, or upload one zip with a folder per class: `dog/1.wav`, "
+                        "`cat/1.wav`, ...), and press Train. Each model is **fine-tuned** from the shipped set: its "
+                        "body keeps what it learnt, and a new last layer learns your classes. Side by side, the same "
+                        "six are trained **from scratch**. Your clips and sets stay in this browser session; they "
+                        "are deleted when it ends.", elem_classes="ae-caption")
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    own_names = gr.Textbox(label="Your classes, separated by commas", placeholder="dog, cat, bird")
+                    own_names_btn = gr.Button("Use these classes")
+                    own_class = gr.Dropdown([], label="Add clips to the class", interactive=True)
+                    own_files = gr.File(file_count="multiple", file_types=["audio"], label="Audio files")
+                    own_mic = gr.Audio(sources=["microphone"], type="filepath", label="…or record one")
+                    own_add_btn = gr.Button("Add to this class")
+                with gr.Column(scale=2, min_width=260):
+                    own_zip_in = gr.File(file_types=[".zip"], label="…or one zip with a folder per class")
+                    own_counts = gr.Dataframe(headers=["class", "clips", "status"], interactive=False,
+                                              label="Your clips")
+                    own_compare = gr.Checkbox(True, label="Also train all six from scratch (about half a minute more)")
+                    own_train_btn = gr.Button("Train", variant="primary")
+            own_table = gr.Dataframe(headers=OWN_HEADERS, interactive=False, label="Transfer versus scratch")
+            own_plot = gr.Plot(show_label=False, label="Transfer versus scratch", format="png")
+            own_md = gr.Markdown(elem_classes="ae-caption")
+            with gr.Row():
+                own_download = gr.File(label="Your set (safetensors + card), to keep", interactive=False)
+                own_restore_in = gr.File(file_types=[".zip"], label="Bring back a set you downloaded")
+            own_restore_md = gr.Markdown()
+            own_save_btn = gr.Button("Save into pretrained/ (this computer only)", visible=can_save())
+            own_state = gr.State(None, time_to_live=3600, delete_callback=lambda own: own.close() if own else None)
+
         with gr.Tab("Export", id="export") as tab_export:
             gr.Markdown("Download everything this analysis found: the JSON report (the same as "
                         "`python -m explainer analyze FILE --json`) and every figure as a PNG in one zip.")
@@ -386,6 +424,20 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
     live_stop.click(live_explain, [live_state, live_seconds], [audio_in, tabs], api_name="live_explain",
                     js="(state, seconds) => { document.querySelector('#ae-live-mic .stop-button')?.click();"
                        " return [state, seconds]; }")
+
+    own_names_btn.click(own_classes, [own_state, own_names], [own_state, own_class, own_counts], api_name="own_classes",
+                        api_visibility="undocumented")
+    own_add_btn.click(own_add, [own_state, own_class, own_files, own_mic], [own_state, own_counts, own_files, own_mic],
+                      api_name="own_add", api_visibility="undocumented")
+    own_zip_in.upload(own_zip, [own_state, own_zip_in], [own_state, own_names, own_class, own_counts],
+                      api_name="own_zip", api_visibility="undocumented")
+    own_train_btn.click(own_train_page, [own_state, own_compare], [own_state, own_table, own_plot, own_md,
+                                                                     own_download, set_dd],
+                        api_name="own_train", api_visibility="undocumented", concurrency_id="training",
+                        concurrency_limit=1)
+    own_restore_in.upload(own_restore, [own_state, own_restore_in], [own_state, own_restore_md, set_dd],
+                          api_name="own_restore", api_visibility="undocumented")
+    own_save_btn.click(own_save, [own_state], [own_restore_md], api_name="own_save", api_visibility="undocumented")
 
     export_btn.click(export_files, [session_state], [export_json, export_zip], api_name="export",
                      concurrency_id="models", concurrency_limit=MODEL_SLOTS)

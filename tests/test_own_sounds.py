@@ -102,3 +102,55 @@ def test_bad_zips_are_refused_with_a_sentence(child, tmp_path):
         assert list(tmp_path.iterdir()) == [], label  # nothing left behind
     with pytest.raises(pretrained.PretrainedError, match="not a zip"):
         pretrained.import_zip(b"not a zip at all", tmp_path, "bad")
+
+
+@pytest.mark.slow
+def test_two_sessions_cannot_see_each_others_sets(child):
+    from explainer.ui import own as own_mod
+    from explainer.ui import sessions
+
+    a, b = own_mod.OwnSounds(), own_mod.OwnSounds()
+    try:
+        name = a.restore(pretrained.export_zip(child))
+        menu = lambda s: [value for _, value in own_mod.menu_update(s)["choices"]]
+        assert name in menu(a) and name not in menu(b)
+        assert name not in pretrained.list_sets()  # never among the shared sets
+        assert not any(b.folder.rglob("*.safetensors")) and any(a.folder.rglob("*.safetensors"))
+        assert sessions.get_set(name).classes == ["high", "low"]  # its own page can analyse with it
+    finally:
+        a.close()
+        b.close()
+    assert not a.folder.exists() and not b.folder.exists()
+    with pytest.raises(pretrained.PretrainedError, match="No model set named"):
+        sessions.get_set(name)  # gone with its session
+
+
+def test_clips_and_classes_are_checked(tmp_path):
+    from explainer import audio
+    from explainer.ui import own as own_mod
+
+    own = own_mod.OwnSounds()
+    try:
+        for bad, message in (("dog", "Name 2 to 6 classes"), ("dog, Dog", "same name"), ("dog, c/at", "cannot be")):
+            with pytest.raises(own_mod.OwnSoundsError, match=message):
+                own.set_classes(bad)
+        own.set_classes("low, high")
+        text = tmp_path / "notes.wav"
+        text.write_text("not audio at all, just words")
+        with pytest.raises(audio.AudioError, match="text file"):
+            own.add_clip("low", str(text))
+        with pytest.raises(own_mod.OwnSoundsError, match="at least 5 clips"):
+            own.check_ready()
+        data = _two_tones(tmp_path / "d", 5)
+        for cls in ("low", "high"):
+            for f in sorted((data / cls).iterdir()):
+                own.add_clip(cls, str(f))
+        own.check_ready()
+        assert own.counts() == {"low": 5, "high": 5}
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("../escape/1.wav", (data / "low" / "0.wav").read_bytes())
+        with pytest.raises(own_mod.OwnSoundsError, match="outside its folders"):
+            own.add_zip(buf.getvalue())
+    finally:
+        own.close()

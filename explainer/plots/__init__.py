@@ -33,6 +33,7 @@ from .overview import (
     mask_picture,
     mel_spectrogram,
     prediction_table,
+    transfer_chart,
     waveform,
 )
 from .style import (
@@ -97,5 +98,6 @@ __all__ = [
     "shrink_feature_maps",
     "stft_frames",
     "tcn_frame_timeline",
+    "transfer_chart",
     "waveform",
 ]

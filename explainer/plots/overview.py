@@ -217,3 +217,34 @@ def mask_picture(original: np.ndarray, kept: np.ndarray, mask: np.ndarray, keep:
         ax.set_ylabel("")
     axes[0].set_ylabel("frequency (Hz)")
     return fig
+
+
+@_styled
+def transfer_chart(card: dict) -> Figure:
+    """Fine-tuned from a trained set versus trained from scratch: held-out accuracy per architecture,
+    with the seconds each took written on its bar."""
+    models = card.get("models") or {}
+    archs = list(models)
+    fine = [100 * models[a]["test"]["accuracy"] for a in archs]
+    scratch = [100 * ((models[a].get("scratch") or {}).get("test") or {}).get("accuracy", np.nan) for a in archs]
+    fig = _figure(12, 3.8, margins=(0.9, 0.3, 0.5, 1.1))
+    ax = fig.add_subplot()
+    x = np.arange(len(archs))
+    parent = (card.get("fine_tuned_from") or {}).get("set", "a trained set")
+    bars = [(fine, -0.2, "#0072B2", f"fine-tuned from {parent}", "train_seconds"),
+            (scratch, 0.2, "#8C8C8C", "from scratch", None)]
+    for values, dx, colour, label, _ in bars:
+        if np.all(np.isnan(values)):
+            continue
+        ax.bar(x + dx, np.nan_to_num(values), width=0.38, color=colour, label=label)
+    for i, a in enumerate(archs):
+        secs = [models[a].get("train_seconds"), (models[a].get("scratch") or {}).get("train_seconds")]
+        for dx, v, s in ((-0.2, fine[i], secs[0]), (0.2, scratch[i], secs[1])):
+            if s is not None and not np.isnan(v):
+                ax.text(i + dx, v + 1.5, f"{v:.0f}%\n{s:.0f} s", ha="center", va="bottom", fontsize=10)
+    ax.set_xticks(x, [model_title(a) for a in archs])
+    ax.set_ylim(0, 135)
+    ax.set_ylabel("held-out accuracy (%)")
+    ax.legend(loc="upper left", ncol=2, frameon=False)
+    ax.set_title("Your classes: transfer learning versus training from scratch, on clips no model trained on")
+    return fig

@@ -19,11 +19,26 @@ def set_choices() -> list[str]:
 
 
 def get_set(name: str) -> pretrained.ModelSet:
-    """Load a model set once per process (first request), then reuse it."""
+    """Load a model set once per process (first request), then reuse it. A visitor's own set (its name
+    from their menu) loads from their private folder."""
+    from .own import private_root
+
     with _SETS_LOCK:
         if name not in _SETS:
-            _SETS[name] = pretrained.untrained_set() if name == "untrained" else pretrained.load_set(name)
+            private = private_root(name)
+            if name == "untrained":
+                _SETS[name] = pretrained.untrained_set()
+            elif private is not None:
+                _SETS[name] = pretrained.load_set(name, root=private)
+            else:
+                _SETS[name] = pretrained.load_set(name)
         return _SETS[name]
+
+
+def forget_set(name: str) -> None:
+    """Drop a loaded set (a visitor's own, when their session ends)."""
+    with _SETS_LOCK:
+        _SETS.pop(name, None)
 
 
 @dataclass
