@@ -154,3 +154,34 @@ def test_clips_and_classes_are_checked(tmp_path):
             own.add_zip(buf.getvalue())
     finally:
         own.close()
+
+
+def _shipped_complete() -> bool:
+    card = ROOT / "pretrained" / "sound-types" / "card.json"
+    return card.is_file() and set(json.loads(card.read_text()).get("models", {})) == set(list_models())
+
+
+@pytest.mark.slow
+@pytest.mark.weights
+@pytest.mark.skipif(not _shipped_complete(), reason="the shipped set is not installed")
+def test_the_page_trains_a_private_set_from_the_shipped_one(tmp_path):
+    from explainer.ui import own as own_mod
+    from explainer.ui import sessions
+
+    own = own_mod.OwnSounds()
+    try:
+        data = _two_tones(tmp_path / "d", 5)
+        own.set_classes("low, high")
+        for cls in ("low", "high"):
+            for f in sorted((data / cls).iterdir()):
+                own.add_clip(cls, str(f))
+        own, rows, chart, note, download, menu = own_mod.own_train(own, compare=False)
+        assert [r[0] for r in rows] and len(rows) == len(list_models())
+        assert all(r[5].startswith("head") and r[3] == "—" for r in rows)  # no scratch run was asked for
+        assert "sound-types" in note and chart is not None
+        name = menu["value"]
+        assert name.startswith("mine-") and name in [v for _, v in menu["choices"]]
+        assert sessions.get_set(name).classes == ["high", "low"]
+        assert pretrained.import_zip(Path(download).read_bytes(), tmp_path / "back", "back") == "back"
+    finally:
+        own.close()
