@@ -434,7 +434,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
     own_train_btn.click(own_train_page, [own_state, own_compare], [own_state, own_table, own_plot, own_md,
                                                                      own_download, set_dd],
                         api_name="own_train", api_visibility="undocumented", concurrency_id="training",
-                        concurrency_limit=1)
+                        concurrency_limit=1, show_progress_on=[own_table])
     own_restore_in.upload(own_restore, [own_state, own_restore_in], [own_state, own_restore_md, set_dd],
                           api_name="own_restore", api_visibility="undocumented")
     own_save_btn.click(own_save, [own_state], [own_restore_md], api_name="own_save", api_visibility="undocumented")

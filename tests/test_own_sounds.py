@@ -33,19 +33,24 @@ def _two_tones(root: Path, per_class: int = 6) -> Path:
 
 @pytest.fixture(scope="module")
 def child(tiny_set, tmp_path_factory) -> Path:
-    data = _two_tones(tmp_path_factory.mktemp("own") / "data")
+    import shutil
+
+    root = tmp_path_factory.mktemp("own")
+    sets = root / "sets"
+    shutil.copytree(tiny_set, sets / "tiny")  # the parent beside the child, so the shared tiny folder stays as it was
+    data = _two_tones(root / "data")
     cfg = train.TrainConfig(max_epochs=2, clip_seconds=1.0, batch_size=8, finetune_epochs=3)
-    return train.run(data, "child", list_models(), cfg, out_root=tiny_set.parent, parent="tiny", compare_scratch=True)
+    return train.run(data, "child", list_models(), cfg, out_root=sets, parent="tiny", compare_scratch=True)
 
 
 @pytest.mark.slow
 def test_fine_tuning_writes_a_set_that_names_its_parent(child, tiny_set):
     card = json.loads((child / "card.json").read_text())
     assert card["fine_tuned_from"]["set"] == "tiny" and card["fine_tuned_from"]["trained_layers"] == "head"
-    assert card["fine_tuned_from"]["classes"] == pretrained.load_set("tiny", root=tiny_set.parent).classes
+    assert card["fine_tuned_from"]["classes"] == pretrained.load_set("tiny", root=child.parent).classes
     assert card["classes"] == ["high", "low"]
     loaded = pretrained.load_set("child", root=child.parent)
-    parent = pretrained.load_set("tiny", root=tiny_set.parent)
+    parent = pretrained.load_set("tiny", root=child.parent)
     assert list(loaded.models) == list_models()
     for arch, entry in card["models"].items():
         head = sum(p.numel() for n, p in loaded.models[arch].named_parameters() if n.startswith("head."))

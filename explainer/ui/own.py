@@ -294,7 +294,11 @@ def own_train(own, compare, progress=None):
     own.sets_dir.mkdir(parents=True, exist_ok=True)
     # more clips held out than the trainer's default: with 10 a class, 3 of each are scored
     cfg = train.TrainConfig(clip_seconds=TRAIN_SECONDS, batch_size=16, split_fractions=(0.6, 0.1))
-    report = (lambda f, text: progress(f, desc=text)) if progress is not None else None
+    def report(fraction, text):  # "waveform_cnn: fine-tuning" -> "1D waveform CNN: fine-tuning"
+        arch, _, what = text.partition(": ")
+        progress(fraction, desc=f"{plots.model_title(arch)}: {what}" if what else text)
+
+    report = report if progress is not None else None
     try:
         folder = train.run(own.data_dir, name, list_models(), cfg, own.sets_dir, parent=parent,
                            compare_scratch=bool(compare), progress=report)
