@@ -58,7 +58,17 @@ from explainer.ui.live import (
     live_update,
 )
 from explainer.ui.own import RESULT_HEADERS as OWN_HEADERS
-from explainer.ui.own import can_save, own_add, own_classes, own_restore, own_save, own_train, own_zip
+from explainer.ui.own import (
+    can_save,
+    cell_matrix,
+    own_add,
+    own_cell,
+    own_classes,
+    own_restore,
+    own_save,
+    own_train,
+    own_zip,
+)
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
 
@@ -79,6 +89,11 @@ THEME = gr.themes.Default(
 def own_train_page(own, compare, progress=gr.Progress()):
     """Train on the visitor's clips, with the page's progress bar."""
     return own_train(own, compare, progress=progress)
+
+
+def own_cell_page(own, arch, evt: gr.SelectData):
+    """A click on the held-out matrix of the visitor's set: that cell's clips."""
+    return own_cell(own, arch, evt)
 
 
 TABS: dict[str, ArchTab] = {}  # one per architecture, filled in as the page is built
@@ -277,6 +292,15 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
             own_table = gr.Dataframe(headers=OWN_HEADERS, interactive=False, label="Transfer versus scratch")
             own_plot = gr.Plot(show_label=False, label="Transfer versus scratch", format="png")
             own_md = gr.Markdown(elem_classes="ae-caption")
+            with gr.Accordion("Listen to the held-out clips, cell by cell", open=True):
+                own_arch = gr.Dropdown([(models.title(x), x) for x in ARCHS], value=ARCHS[0], label="Model",
+                                       interactive=True)
+                own_matrix = gr.Dataframe(interactive=False, label="Held-out confusion matrix (rows: the true "
+                                          "class): click a number to hear its clips")
+                own_cell_md = gr.Markdown(elem_classes="ae-caption")
+                with gr.Row():
+                    own_cell_dd = gr.Dropdown([], label="Clips in this cell", interactive=True)
+                    own_cell_audio = gr.Audio(type="filepath", interactive=False, label="Listen")
             with gr.Row():
                 own_download = gr.File(label="Your set (safetensors + card), to keep", interactive=False)
                 own_restore_in = gr.File(file_types=[".zip"], label="Bring back a set you downloaded")
@@ -434,7 +458,14 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
     own_train_btn.click(own_train_page, [own_state, own_compare], [own_state, own_table, own_plot, own_md,
                                                                      own_download, set_dd],
                         api_name="own_train", api_visibility="undocumented", concurrency_id="training",
-                        concurrency_limit=1, show_progress_on=[own_table])
+                        concurrency_limit=1, show_progress_on=[own_table]).then(
+        cell_matrix, [own_state, own_arch], [own_matrix], api_name="own_matrix_after", api_visibility="undocumented")
+    own_arch.change(cell_matrix, [own_state, own_arch], [own_matrix], api_name="own_matrix",
+                    api_visibility="undocumented")
+    own_matrix.select(own_cell_page, [own_state, own_arch], [own_cell_dd, own_cell_audio, own_cell_md],
+                      api_name="own_cell", api_visibility="undocumented")
+    own_cell_dd.input(lambda path: path, [own_cell_dd], [own_cell_audio], api_name="own_cell_clip",
+                      api_visibility="undocumented")
     own_restore_in.upload(own_restore, [own_state, own_restore_in], [own_state, own_restore_md, set_dd],
                           api_name="own_restore", api_visibility="undocumented")
     own_save_btn.click(own_save, [own_state], [own_restore_md], api_name="own_save", api_visibility="undocumented")

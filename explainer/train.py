@@ -95,6 +95,7 @@ class Dataset:
     # split -> per clip, "real" (a recording) or "synthetic", and its source name; empty for folders
     origins: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)  # split -> each clip's path inside the data folder
 
 
 def _fit(wave: torch.Tensor, n: int) -> torch.Tensor:
@@ -166,11 +167,13 @@ def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
                 items.append((files[idx], name, split))
         recipe = {"kind": "folder", "root": data_dir.name, "split": "random per file, seeded",
                   "fractions": list(cfg.split_fractions)}
-    waves, labels, origins, sources = {}, {}, {}, {}
+    waves, labels, origins, sources, files = {}, {}, {}, {}, {}
     for split in ("train", "val", "test"):
         chosen = [(p, c) for p, c, s in items if s == split]
         if not chosen:
             continue
+        files[split] = [Path(p).relative_to(data_dir).as_posix() if Path(p).is_relative_to(data_dir)
+                        else Path(p).name for p, _ in chosen]
         waves[split] = torch.stack([_read(p, n) for p, _ in tqdm(chosen, desc=f"reading {split}", leave=False)])
         labels[split] = torch.tensor([classes.index(c) for _, c in chosen])
         if origin_of:
@@ -188,7 +191,7 @@ def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
     recipe["counts"] = {s: int(len(v)) for s, v in labels.items()}
     recipe["real_counts"] = {s: sum(o == "real" for o in v) for s, v in origins.items()}
     recipe["sequence_counts"] = {s: int(len(v[0])) for s, v in sequences.items()}
-    return Dataset(classes, waves, labels, sequences, recipe, origins, sources)
+    return Dataset(classes, waves, labels, sequences, recipe, origins, sources, files)
 
 
 def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: int | None) -> torch.Tensor:
@@ -438,6 +441,10 @@ def _score(model: torch.nn.Module, data: Dataset) -> dict:
     pred = predict(model, data.waves[test_split])
     m = metrics(pred, data.labels[test_split], data.classes)
     m["split"] = test_split
+    if data.files.get(test_split) and len(data.files[test_split]) <= 200:
+        # which held-out clip landed in which cell of the confusion matrix, so a learner can listen to them
+        m["clips"] = [[f, int(t), int(q)] for f, t, q in
+                      zip(data.files[test_split], data.labels[test_split].tolist(), pred.tolist())]
     m.update(origin_metrics(pred, data.labels[test_split], data.origins.get(test_split, []),
                             data.sources.get(test_split, []), data.classes))
     if model.frame_level and test_split in data.sequences:

@@ -190,3 +190,38 @@ def test_the_page_trains_a_private_set_from_the_shipped_one(tmp_path):
         assert pretrained.import_zip(Path(download).read_bytes(), tmp_path / "back", "back") == "back"
     finally:
         own.close()
+
+
+def test_a_confusion_cell_lists_its_held_out_clips(tmp_path):
+    from explainer.ui import own as own_mod
+
+    own = own_mod.OwnSounds()
+    try:
+        own.set_classes("low, high")
+        data = _two_tones(tmp_path / "d", 2)
+        for cls in ("low", "high"):
+            for f in sorted((data / cls).iterdir()):
+                own.add_clip(cls, str(f))
+        # classes sort as the trainer sorts them: high = 0, low = 1
+        own.card = {"classes": ["high", "low"], "models": {"tcn": {"test": {
+            "confusion": [[1, 1], [0, 2]],
+            "clips": [["high/000.wav", 0, 0], ["high/001.wav", 0, 1], ["low/000.wav", 1, 1], ["low/001.wav", 1, 1]]}}}}
+        clips, text = own_mod.cell_clips(own, "tcn", 0, 2)  # true high, heard as low (column 0 holds the labels)
+        assert [Path(c).relative_to(own.data_dir).as_posix() for c in clips] == ["high/001.wav"]
+        assert text == "1 held-out high clip (wrong: heard as low)."
+        clips, text = own_mod.cell_clips(own, "tcn", 1, 2)
+        assert len(clips) == 2 and "(right)" in text
+        assert own_mod.cell_clips(own, "tcn", 1, 1) == ([], "No held-out low clip was heard as high.")
+        assert own_mod.cell_matrix(own, "tcn")["value"] == [["high (true)", 1, 1], ["low (true)", 0, 2]]
+    finally:
+        own.close()
+
+
+def test_the_card_says_which_held_out_clip_went_where(child):
+    card = json.loads((child / "card.json").read_text())
+    for entry in card["models"].values():
+        clips, conf = entry["test"]["clips"], entry["test"]["confusion"]
+        assert len(clips) == entry["test"]["n"] and all((child.parent.parent / "data" / f).is_file() for f, _, _ in clips)
+        for t, row in enumerate(conf):
+            for q, count in enumerate(row):
+                assert count == sum(1 for _, a, b in clips if (a, b) == (t, q))

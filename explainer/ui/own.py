@@ -56,6 +56,7 @@ class OwnSounds:
     classes: list[str] = field(default_factory=list)
     sets: dict[str, str] = field(default_factory=dict)  # private name -> label for the menu
     last: str | None = None  # the set trained or restored last
+    card: dict | None = None  # the card of the set trained last: its held-out clips, cell by cell
 
     @property
     def data_dir(self) -> Path:
@@ -306,6 +307,7 @@ def own_train(own, compare, progress=None):
         raise gr.Error(f"Training stopped: {e}") from None
     card = pretrained.load_set(name, root=own.sets_dir).card
     own.register(name, f"your set: {', '.join(card['classes'])}")
+    own.card = card
     download = own.folder / f"{name}.zip"
     download.write_bytes(pretrained.export_zip(folder))
     return (own, result_rows(card), plots.transfer_chart(card), result_note(card), str(download),
@@ -345,3 +347,36 @@ def menu_update(own: OwnSounds | None, chosen: str | None = None):
 
     choices = [(n, n) for n in set_choices()] + ([(label, n) for n, label in own.sets.items()] if own else [])
     return gr.update(choices=choices, value=chosen) if chosen else gr.update(choices=choices)
+
+
+def cell_matrix(own: OwnSounds | None, arch: str | None) -> dict:
+    """The held-out confusion matrix of one model of the set trained last, as a table to click."""
+    gr = _gr()
+    if own is None or not own.card or arch not in (own.card.get("models") or {}):
+        return gr.update(value=None)
+    classes = own.card["classes"]
+    conf = own.card["models"][arch]["test"]["confusion"]
+    return gr.update(value=[[f"{c} (true)"] + list(row) for c, row in zip(classes, conf)],
+                     headers=["true \\ predicted"] + classes)
+
+
+def cell_clips(own: OwnSounds | None, arch: str | None, row: int, col: int):
+    """The held-out clips of one cell (true class ``row``, predicted class ``col``): their paths and a line."""
+    if own is None or not own.card or arch not in (own.card.get("models") or {}) or col < 1:
+        return [], "Click a number in the matrix to hear the clips behind it."
+    classes = own.card["classes"]
+    true, pred = row, col - 1
+    clips = [own.data_dir / f for f, t, q in own.card["models"][arch]["test"].get("clips", []) if t == true and q == pred]
+    clips = [str(c) for c in clips if c.is_file()]
+    verdict = "right" if true == pred else f"wrong: heard as {classes[pred]}"
+    return clips, (f"{len(clips)} held-out {classes[true]} clip{'s' if len(clips) != 1 else ''} ({verdict})."
+                   if clips else f"No held-out {classes[true]} clip was heard as {classes[pred]}.")
+
+
+def own_cell(own, arch, evt=None):
+    """A click on the matrix: list that cell's clips and play the first."""
+    gr = _gr()
+    row, col = (evt.index if evt is not None and evt.index is not None else (0, 0))
+    clips, text = cell_clips(own, arch, int(row), int(col))
+    choices = [(Path(c).parent.name + "/" + Path(c).name, c) for c in clips]
+    return gr.update(choices=choices, value=clips[0] if clips else None), (clips[0] if clips else None), text
