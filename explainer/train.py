@@ -16,13 +16,10 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-import torchaudio.functional as AF
 from sklearn.metrics import confusion_matrix
 from tqdm import tqdm
 
@@ -30,8 +27,7 @@ from . import audio
 from .features import DEFAULT as FEATURES
 from .models import build, list_models, model_class
 from .pretrained import PRETRAINED_DIR, save_weights, set_dir
-
-AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm", ".aac"}
+from .trainset import AUDIO_EXTENSIONS, Dataset, augment, freq_shift, load_dataset, sequence_labels, speed
 
 
 @dataclass
@@ -79,184 +75,6 @@ class TrainConfig:
     # so a higher rate and a few epochs are enough
     finetune_lr: float = 1e-2
     finetune_epochs: int = 60
-
-
-@dataclass
-class Dataset:
-    """Waveforms and labels of every split, all at 16 kHz and one length."""
-
-    classes: list[str]
-    waves: dict[str, torch.Tensor]  # split -> (N, 1, samples)
-    labels: dict[str, torch.Tensor]  # split -> (N,)
-    # split -> (waves (M, 1, S), each clip's (start_s, end_s, class) segments); frame labels are made per model,
-    # on its own front-end's time grid (sequence_labels)
-    sequences: dict[str, tuple[torch.Tensor, list]]
-    recipe: dict
-    # split -> per clip, "real" (a recording) or "synthetic", and its source name; empty for folders
-    origins: dict[str, list[str]] = field(default_factory=dict)
-    sources: dict[str, list[str]] = field(default_factory=dict)
-    files: dict[str, list[str]] = field(default_factory=dict)  # split -> each clip's path inside the data folder
-
-
-def _fit(wave: torch.Tensor, n: int) -> torch.Tensor:
-    """Centre-crop or zero-pad ``(1, T)`` to ``(1, n)``."""
-    t = wave.shape[-1]
-    if t >= n:
-        start = (t - n) // 2
-        return wave[:, start : start + n]
-    return F.pad(wave, (0, n - t))
-
-
-def _read(path: Path, n: int) -> torch.Tensor:
-    return _fit(audio.load(path, max_seconds=max(30.0, n / audio.SAMPLE_RATE)).waveform, n)
-
-
-def _frame_labels(segments: list, grid: tuple[float, float, int], classes: list[str]) -> torch.Tensor:
-    """Class index of every step of a sequence clip on ``grid`` (``FrontEnd.time_grid``); -100 where no
-    segment covers it."""
-    start_s, step_s, steps = grid
-    labels = torch.full((steps,), -100, dtype=torch.long)
-    for start, end, name in segments:
-        a = max(0, int(round((start - start_s) / step_s)))
-        b = min(steps, int(round((end - start_s) / step_s)) + 1)
-        labels[a:b] = classes.index(name)
-    return labels
-
-
-def sequence_labels(model: torch.nn.Module, sequences: tuple[torch.Tensor, list], classes: list[str]) -> torch.Tensor:
-    """Frame labels ``(M, steps)`` of sequence clips, on the time grid of ``model``'s own front-end."""
-    waves, segments = sequences
-    grid = model.front_end.time_grid(waves.shape[-1])
-    return torch.stack([_frame_labels(segs, grid, classes) for segs in segments])
-
-
-def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
-    """Read a generated set (``manifest.json``) or a folder-per-class dataset."""
-    data_dir = Path(data_dir)
-    n = int(round(cfg.clip_seconds * audio.SAMPLE_RATE))
-    manifest_path = data_dir / "manifest.json"
-    items: list[tuple[Path, str, str]] = []  # (path, class, split)
-    seq_items: list[tuple[Path, list, str]] = []
-    origin_of: dict[Path, tuple[str, str]] = {}
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        classes = list(manifest["classes"])
-        items = [(data_dir / c["path"], c["label"], c["split"]) for c in manifest["clips"]]
-        origin_of = {data_dir / c["path"]: (c.get("origin", "synthetic"), c["source"]) for c in manifest["clips"]}
-        seq_items = [(data_dir / s["path"], s["segments"], s["split"]) for s in manifest.get("sequences", [])]
-        recipe = {"kind": "generated", "seed": manifest.get("seed"), "config": manifest.get("config"),
-                  "split": "by source (held-out voices, speakers, languages, programs, tracks and kits)",
-                  "real_packages": manifest.get("real_packages", {}),
-                  # the real speakers, tracks and kits held out for testing: evaluate on these (or on
-                  # recordings from elsewhere), never on the training collections
-                  "real_test_sources": sorted({c["source"] for c in manifest["clips"]
-                                               if c["split"] == "test" and c.get("origin") == "real"})}
-    else:
-        classes = sorted(p.name for p in data_dir.iterdir()
-                         if p.is_dir() and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in p.iterdir()))
-        if len(classes) < 2:
-            raise ValueError(f"{data_dir} needs at least two class folders of audio files (e.g. {data_dir}/dog/*.wav).")
-        rng = np.random.default_rng(cfg.seed)
-        for name in classes:
-            files = sorted(f for f in (data_dir / name).iterdir() if f.suffix.lower() in AUDIO_EXTENSIONS)
-            order = rng.permutation(len(files))
-            n_train = max(1, int(round(cfg.split_fractions[0] * len(files))))
-            n_val = max(1, int(round(cfg.split_fractions[1] * len(files)))) if len(files) >= 3 else 0
-            for rank, idx in enumerate(order):
-                split = "train" if rank < n_train else "val" if rank < n_train + n_val else "test"
-                items.append((files[idx], name, split))
-        recipe = {"kind": "folder", "root": data_dir.name, "split": "random per file, seeded",
-                  "fractions": list(cfg.split_fractions)}
-    waves, labels, origins, sources, files = {}, {}, {}, {}, {}
-    for split in ("train", "val", "test"):
-        chosen = [(p, c) for p, c, s in items if s == split]
-        if not chosen:
-            continue
-        files[split] = [Path(p).relative_to(data_dir).as_posix() if Path(p).is_relative_to(data_dir)
-                        else Path(p).name for p, _ in chosen]
-        waves[split] = torch.stack([_read(p, n) for p, _ in tqdm(chosen, desc=f"reading {split}", leave=False)])
-        labels[split] = torch.tensor([classes.index(c) for _, c in chosen])
-        if origin_of:
-            origins[split] = [origin_of[p][0] for p, _ in chosen]
-            sources[split] = [origin_of[p][1] for p, _ in chosen]
-    if "val" not in waves:  # tiny folder datasets: validate on the training clips
-        waves["val"], labels["val"] = waves["train"], labels["train"]
-    sequences = {}
-    for split in ("train", "val", "test"):
-        chosen = [(p, segs) for p, segs, s in seq_items if s == split]
-        if chosen:
-            seq_wave = [audio.load(p).waveform for p, _ in chosen]
-            m = min(w.shape[-1] for w in seq_wave)
-            sequences[split] = (torch.stack([w[:, :m] for w in seq_wave]), [segs for _, segs in chosen])
-    recipe["counts"] = {s: int(len(v)) for s, v in labels.items()}
-    recipe["real_counts"] = {s: sum(o == "real" for o in v) for s, v in origins.items()}
-    recipe["sequence_counts"] = {s: int(len(v[0])) for s, v in sequences.items()}
-    return Dataset(classes, waves, labels, sequences, recipe, origins, sources, files)
-
-
-def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: int | None) -> torch.Tensor:
-    """Random crop, gain and background noise on a batch ``(B, 1, samples)``."""
-    b, _, t = wave.shape
-    if crop is not None and crop < t:
-        starts = torch.randint(0, t - crop + 1, (b,), generator=gen)
-        wave = torch.stack([wave[i, :, s : s + crop] for i, s in enumerate(starts.tolist())])
-    else:  # fixed-size inputs: a circular shift moves events in time instead
-        shifts = torch.randint(-t // 8, t // 8 + 1, (b,), generator=gen)
-        wave = torch.stack([torch.roll(wave[i], int(s), dims=-1) for i, s in enumerate(shifts)])
-    lo, hi = cfg.gain_db
-    gain_db = (lo + (hi - lo) * torch.rand(b, generator=gen)).tolist()
-    wave = torch.stack([AF.gain(w, g) for w, g in zip(wave, gain_db)])
-    lo, hi = cfg.noise_snr_db
-    snr = lo + (hi - lo) * torch.rand(b, 1, generator=gen)
-    use = torch.rand(b, 1, 1, generator=gen) < cfg.noise_probability
-    # white noise at the drawn SNR below the clip's own power (a silent clip gets none)
-    noisy = AF.add_noise(wave, torch.randn(wave.shape, generator=gen), snr)
-    return torch.where(use, noisy, wave).clamp(-1.0, 1.0)
-
-
-# Largest denominator of a speed ratio p/q: the resampling filter grows with p and q, and ratios at
-# most 0.01 apart (near 1; finer elsewhere) are as good as a continuous draw.
-SPEED_DENOMINATOR = 100
-# torchaudio's "kaiser_best" settings (librosa's name): flat to about 90 % of the new Nyquist and some
-# 60 dB down above it, where the default Hann filter lets a 7 kHz tone played 1.25 times faster
-# fold back at -13 dB
-_RESAMPLING = {"lowpass_filter_width": 64, "rolloff": 0.9475, "resampling_method": "sinc_interp_kaiser",
-               "beta": 14.769656459379492}
-
-
-def speed(wave: torch.Tensor, lo: float, hi: float, gen: torch.Generator) -> torch.Tensor:
-    """Play each clip of ``(B, 1, samples)`` at a random speed in ``[lo, hi]``, keeping its length.
-
-    A clip played 1.25 times faster is 1.25 times higher and shorter; its centre is kept,
-    or silence fills its end. Each rate is drawn uniformly, rounded to the nearest ratio
-    p/q with q <= `SPEED_DENOMINATOR`, and applied by band-limited resampling from p to q
-    (torchaudio's Kaiser-windowed sinc), so what would land above the new Nyquist is
-    filtered out instead of folding back as an alias.
-    """
-    b, _, t = wave.shape
-    out = torch.zeros_like(wave)
-    for i, rate in enumerate((lo + (hi - lo) * torch.rand(b, generator=gen)).tolist()):
-        ratio = Fraction(rate).limit_denominator(SPEED_DENOMINATOR)
-        played = AF.resample(wave[i], ratio.numerator, ratio.denominator, **_RESAMPLING)
-        n = played.shape[-1]
-        m = min(n, t)
-        out[i, :, :m] = played[:, (n - m) // 2 : (n - m) // 2 + m]
-    return out
-
-
-def freq_shift(x: torch.Tensor, max_bands: int, gen: torch.Generator) -> torch.Tensor:
-    """Shift each picture ``(B, C, F, T)`` by up to ``max_bands`` along F, filling with its minimum."""
-    out = x.clone()
-    for i, k in enumerate(torch.randint(-max_bands, max_bands + 1, (x.shape[0],), generator=gen).tolist()):
-        if k == 0:
-            continue
-        floor = x[i].min()
-        out[i] = floor
-        if k > 0:
-            out[i, :, k:] = x[i, :, :-k]
-        else:
-            out[i, :, :k] = x[i, :, -k:]
-    return out
 
 
 @torch.no_grad()
