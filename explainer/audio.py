@@ -162,16 +162,32 @@ def _from_array(source: tuple, max_seconds: float) -> _Decoded:
     """Gradio's (sample_rate, samples) tuple; samples (n,), (n, channels) or (channels, n)."""
     if len(source) != 2 or not isinstance(source[0], (int, np.integer)):
         raise AudioError("Expected a (sample_rate, samples) pair, as gr.Audio(type='numpy') gives.")
-    rate, data = int(source[0]), np.asarray(source[1])
-    if data.ndim == 1:
-        data = data[:, None]
-    elif data.ndim == 2 and data.shape[0] < data.shape[1]:
-        data = data.T  # (channels, n) -> (n, channels)
-    elif data.ndim != 2:
-        raise AudioError(f"Expected samples shaped (n,) or (n, channels), got {data.shape}.")
+    rate, data = int(source[0]), _frames(np.asarray(source[1]))
     _check_layout(rate, data.shape[1])
     n = data.shape[0]
-    data = data[: int((max_seconds + 2 * _SLACK_S) * rate)]
+    mono = _mix_down(data[: int((max_seconds + 2 * _SLACK_S) * rate)])
+    return _Decoded(mono, rate, data.shape[1], n / rate, [])
+
+
+def _frames(data: np.ndarray) -> np.ndarray:
+    """Samples as ``(n, channels)``: ``(n,)`` gets one channel, ``(channels, n)`` is turned round."""
+    if data.ndim == 1:
+        return data[:, None]
+    if data.ndim == 2 and data.shape[0] < data.shape[1]:
+        return data.T  # (channels, n) -> (n, channels)
+    if data.ndim != 2:
+        raise AudioError(f"Expected samples shaped (n,) or (n, channels), got {data.shape}.")
+    return data
+
+
+def to_mono(data) -> np.ndarray:
+    """Integer or float samples, ``(n,)``, ``(n, channels)`` or ``(channels, n)``, as mono float32
+    (integers scaled so that full scale is 1; the channels averaged)."""
+    return _mix_down(_frames(np.asarray(data)))
+
+
+def _mix_down(data: np.ndarray) -> np.ndarray:
+    """``(n, channels)`` integer or float samples -> mono float32, full scale 1."""
     if data.dtype.kind == "i":
         data = data.astype(np.float32) / 2.0 ** (8 * data.itemsize - 1)
     elif data.dtype.kind == "u":
@@ -179,8 +195,7 @@ def _from_array(source: tuple, max_seconds: float) -> _Decoded:
         data = (data.astype(np.float32) - half) / half
     elif data.dtype.kind != "f":
         raise AudioError(f"Samples of type {data.dtype} are not audio; give integer or float samples.")
-    mono = data.astype(np.float32).mean(axis=1)
-    return _Decoded(mono, rate, data.shape[1], n / rate, [])
+    return data.astype(np.float32).mean(axis=1)
 
 
 def _from_path(path: Path, max_seconds: float) -> _Decoded:

@@ -29,7 +29,7 @@ import soxr
 import torch
 import torchaudio.functional as AF
 
-from . import attribution
+from . import attribution, audio
 from .features import DEFAULT as FEATURES
 from .models.fast import fast_copy, fast_input
 
@@ -101,19 +101,10 @@ class LiveListener:
 
     def _to_16k(self, rate: int, data) -> np.ndarray:
         """One chunk as mono float32 at 16 kHz, resampled by one stream-aware resampler per rate."""
-        a = np.asarray(data)
-        if a.dtype.kind == "i":
-            a = a.astype(np.float32) / float(np.iinfo(a.dtype).max + 1)
-        elif a.dtype.kind == "u":
-            a = (a.astype(np.float32) - 2 ** (8 * a.dtype.itemsize - 1)) / 2 ** (8 * a.dtype.itemsize - 1)
-        a = np.nan_to_num(a.astype(np.float32))
-        if a.ndim == 2:
-            a = a.mean(axis=1) if a.shape[1] <= 8 else a.mean(axis=0)
-        a = a.reshape(-1)
         rate = int(rate)
         if rate <= 0:
             raise ValueError(f"a microphone chunk needs a positive sample rate, got {rate}")
-        a = a[-int(MAX_CHUNK_S * rate):]
+        a = np.nan_to_num(audio.to_mono(data))[-int(MAX_CHUNK_S * rate):]
         if rate == SR:
             return np.clip(a, -1.0, 1.0)
         if self._resampler is None or self._rate != rate:
