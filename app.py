@@ -71,6 +71,7 @@ from explainer.ui.own import (
 )
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
+from explainer.ui.unit import make_unit_click, make_unit_layer, make_unit_move, make_unit_open, unit_api
 
 CSS_PATH = Path(__file__).resolve().parent / "explainer" / "ui" / "app.css"
 METHOD_CHOICES = [(plots.METHOD_TITLES[m], m) for m in attribution.METHODS]
@@ -96,6 +97,12 @@ def own_cell_page(own, arch, evt: gr.SelectData):
     return own_cell(own, arch, evt)
 
 
+UNIT_HELP = ("Every number in a feature map is the output of one unit. Pick a layer and a position, or click a "
+             "cell of the layer's picture: the figure shows which part of your clip that unit reads, its input "
+             "beside its kernel, and their products. The table adds the products up, row after row, then the bias, "
+             "the normalisation and the activation. Redo the sum yourself: the last line is the value the model "
+             "really computed.")
+
 TABS: dict[str, ArchTab] = {}  # one per architecture, filled in as the page is built
 
 
@@ -120,6 +127,12 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
             run_btn = gr.Button("Analyse", variant="primary")
             api_trigger = gr.Button(visible=False)  # only the API calls it
             api_checks = gr.Checkbox(False, visible=False, label="checks")  # the API's deletion checks switch
+            # /unit: one unit's arithmetic as JSON, for scripts (model, layer, "channel, position")
+            unit_trigger = gr.Button(visible=False)
+            unit_arch = gr.Textbox(visible=False, label="model")
+            unit_name = gr.Textbox(visible=False, label="layer")
+            unit_index = gr.Textbox(visible=False, label="index")
+            unit_json = gr.JSON(visible=False, label="unit")
         with gr.Column(scale=4, min_width=280, elem_id="ae-examples"):
             ex_paths, ex_labels = examples()
             if ex_paths:
@@ -240,11 +253,26 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                 with gr.Accordion("Feature maps: what its filters respond to (click to draw)",
                                   open=False) as fmaps_acc:
                     fmaps = gr.Plot(show_label=False, label="Feature maps", format="png")
+                with gr.Accordion("Inside a unit: the arithmetic behind one number (click to open)",
+                                  open=False) as unit_acc:
+                    gr.Markdown(UNIT_HELP, elem_classes="ae-caption")
+                    with gr.Row(equal_height=True):
+                        unit_layer = gr.Dropdown([], label="Layer", interactive=True, scale=2, min_width=260)
+                        unit_a0 = gr.Slider(0, 1, value=0, step=1, label="Channel", scale=1, min_width=160)
+                        unit_a1 = gr.Slider(0, 1, value=0, step=1, label="Position", scale=1, min_width=160)
+                        unit_a2 = gr.Slider(0, 1, value=0, step=1, label="Position", scale=1, min_width=160,
+                                            visible=False)
+                    unit_map = gr.Image(type="numpy", label="This layer's output: click a cell to open that unit",
+                                        interactive=False, format="png", elem_classes="ae-unit-map")
+                    unit_plot = gr.Plot(show_label=False, label="Inside the unit", format="png")
+                    unit_html = gr.HTML("", padding=False)
                 TABS[arch] = ArchTab(
                     arch=arch, tab=tab, input_md=input_md, input_plot=input_plot, flow=flow, layers=layers,
                     method=method, target=target, opacity=opacity, overlay=overlay, faith=faith, faith_plot=faith_plot,
                     random_cb=random_cb, random_plot=random_plot, random_md=random_md, why=why, fmaps=fmaps,
-                    fmaps_acc=fmaps_acc, rf_slider=rf_slider, rf_plot=rf_plot, rf_md=rf_md)
+                    fmaps_acc=fmaps_acc, unit_acc=unit_acc, unit_layer=unit_layer, unit_a0=unit_a0, unit_a1=unit_a1,
+                    unit_a2=unit_a2, unit_map=unit_map, unit_plot=unit_plot, unit_html=unit_html,
+                    rf_slider=rf_slider, rf_plot=rf_plot, rf_md=rf_md)
 
         with gr.Tab("Walkthrough", id="walkthrough") as tab_walk:
             step_state = gr.State(0)
@@ -379,6 +407,8 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                            api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS,
                            trigger_mode="always_last", show_progress_on=[headline]))
     set_dd.change(set_info, [set_dd], [banner], api_name="set_info")
+    unit_trigger.click(unit_api, [session_state, unit_arch, unit_name, unit_index], [unit_json], api_name="unit",
+                       concurrency_id="models", concurrency_limit=MODEL_SLOTS)
     if example_ds is not None:
         example_ds.click(lambda i: ex_paths[i][0] if i is not None and 0 <= i < len(ex_paths) else gr.skip(),
                          [example_ds], [audio_in], api_name="example", api_visibility="undocumented", queue=False)
@@ -418,6 +448,16 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                               concurrency_id="models", concurrency_limit=MODEL_SLOTS, trigger_mode="always_last")
         t.fmaps_acc.expand(make_fmaps_renderer(arch), [session_state], [t.fmaps],
                                api_name=f"feature_maps_{arch}")
+        t.unit_acc.expand(make_unit_open(arch), [session_state], t.unit_controls() + t.unit_views(),
+                          api_name=f"unit_open_{arch}", api_visibility="undocumented")
+        t.unit_layer.input(make_unit_layer(arch), [session_state, t.unit_layer], t.unit_controls()[1:] + t.unit_views(),
+                           api_name=f"unit_layer_{arch}", api_visibility="undocumented")
+        gr.on([t.unit_a0.release, t.unit_a1.release, t.unit_a2.release], make_unit_move(arch),
+              [session_state] + t.unit_controls(), t.unit_views(), api_name=f"unit_move_{arch}",
+              api_visibility="undocumented", trigger_mode="always_last")
+        t.unit_map.select(make_unit_click(arch), [session_state, t.unit_layer, t.unit_a0],
+                          t.unit_controls()[1:] + t.unit_views(), api_name=f"unit_click_{arch}",
+                          api_visibility="undocumented")
         if t.rf_slider is not None:
             t.rf_slider.release(make_rf_handler(arch), [session_state, t.rf_slider],
                                     [t.rf_plot, t.rf_md], api_name=f"receptive_field_{arch}",

@@ -489,3 +489,33 @@ def unit(model: nn.Module, x: torch.Tensor, layer: str, index) -> dict:
         previous = step["output"]
     result["then"] = steps
     return result
+
+
+@torch.no_grad()
+def layer_io(model: nn.Module, x: torch.Tensor, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input and output of ``layer`` (batch axis dropped) on ``x``; the forward pass stops there."""
+    module = dict(_leaf_layers(model)).get(layer)
+    if module is None:
+        raise ValueError(f"this model has no layer {layer!r}")
+    seen = {}
+
+    def hook(_m, args, out):
+        seen["io"] = (args[0][0] if args else None, (out[0] if isinstance(out, tuple) else out)[0])
+        raise _Stop
+
+    handle = module.register_forward_hook(hook)
+    try:
+        model(x)
+    except _Stop:
+        pass
+    finally:
+        handle.remove()
+    if "io" not in seen:
+        raise ValueError(f"layer {layer!r} did not run on this input")
+    return seen["io"]
+
+
+def most_active(out: torch.Tensor) -> list[int]:
+    """The position of the largest value of a layer's output (batch axis dropped): the unit that fired most."""
+    flat = int(torch.argmax(out.detach().float()))
+    return [int(i) for i in np.unravel_index(flat, tuple(out.shape))]

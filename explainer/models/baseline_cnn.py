@@ -23,6 +23,7 @@ class BaselineCNN(AudioModel):
     short_title = "Beginner CNN"
     subtitle = "the classic tutorial CNN on a fixed 128 × 128 mel picture"
     order = 30
+    unit_layer = "conv1"  # the layer the unit view opens on: 3 x 3 taps over the 128 x 128 picture
     cam_layer = "relu2"  # Grad-CAM reads the rectified maps of the last conv, as it was designed to
     rf_axis = 1  # kernels are (freq, time)
 

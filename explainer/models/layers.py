@@ -17,6 +17,7 @@ class AudioModel(nn.Module):
 
     - ``input_kind``: the front-end it reads (:data:`explainer.features.FRONT_ENDS`);
     - ``cam_layer``: dotted name of the module whose output Grad-CAM reads;
+    - ``unit_layer``: the traced layer that the "inside a unit" view opens on;
     - ``rf_axis``: index of the time axis inside a conv kernel tuple (receptive fields);
     - ``title``, ``short_title`` and ``subtitle``: how figures, tabs and captions name it;
     - ``order``: where it stands in every list, from raw samples to a transformer;
@@ -34,6 +35,7 @@ class AudioModel(nn.Module):
 
     input_kind: str = ""
     cam_layer: str = ""
+    unit_layer: str = ""
     rf_axis: int = 0
     title: str = ""
     short_title: str = ""

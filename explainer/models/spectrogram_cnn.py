@@ -32,6 +32,7 @@ class SpectrogramCNN(AudioModel):
     subtitle = "a 2D CNN on the 64-band mel spectrogram"
     order = 20
     training = {"crop_seconds": 2.0}
+    unit_layer = "block1.0"  # the unit view opens on the first 3 x 3 kernel over the log-mel
     cam_layer = "block4"
     rf_axis = 1  # kernels are (freq, time)
 

@@ -77,6 +77,7 @@ class SpectrogramViT(AudioModel):
     # the costliest per epoch: three quarters of the epochs keep all six within the training budget, and
     # half the learning rate keeps a transformer trained from scratch stable
     training = {"epoch_scale": 0.75, "lr_scale": 0.5}
+    unit_layer = "to_patches"  # the unit view opens on one 16 x 16 patch becoming a token
     cam_layer = "patch_grid"
     rf_axis = 1  # kernels are (freq, time)
     patch = 16

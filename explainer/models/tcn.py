@@ -48,6 +48,7 @@ class TCN(AudioModel):
     # Grad-CAM reads an early block: a late block's frame t sums evidence from up to 125 frames
     # before it, so its map lags behind the input that caused it (measured: deletion scores fall
     # from +0.11 at blocks.1 to -0.02 at blocks.4 on the shipped examples)
+    unit_layer = "blocks.2.conv1"  # the unit view opens on a dilated causal conv (dilation 4)
     cam_layer = "blocks.1"
     rf_axis = 0
     kernel = 3

@@ -29,10 +29,27 @@ class ArchTab:
     why: gr.Markdown  # why this design
     fmaps: gr.Plot  # feature maps, drawn when their accordion opens
     fmaps_acc: gr.Accordion
+    # inside a unit: the layer, up to three position controls, the clickable layer picture, the figure and the sum
+    unit_acc: gr.Accordion
+    unit_layer: gr.Dropdown
+    unit_a0: gr.Slider
+    unit_a1: gr.Slider
+    unit_a2: gr.Slider
+    unit_map: gr.Image
+    unit_plot: gr.Plot
+    unit_html: gr.HTML
     # the receptive-field view of a model that answers frame by frame (frame_level); None otherwise
     rf_slider: gr.Slider | None = None
     rf_plot: gr.Plot | None = None
     rf_md: gr.Markdown | None = None
+
+    def unit_controls(self) -> list:
+        """The unit view's layer dropdown and position sliders."""
+        return [self.unit_layer, self.unit_a0, self.unit_a1, self.unit_a2]
+
+    def unit_views(self) -> list:
+        """What the unit view draws: the layer picture, the figure and the arithmetic."""
+        return [self.unit_map, self.unit_plot, self.unit_html]
 
     def outputs(self) -> list:
         """Every component the tab's renderer writes, in a fixed order."""
