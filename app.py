@@ -71,7 +71,7 @@ from explainer.ui.own import (
 )
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
-from explainer.ui.unit import make_unit_click, make_unit_layer, make_unit_move, make_unit_open, unit_api
+from explainer.ui.unit import make_unit_click, make_unit_layer, make_unit_move, make_unit_open, unit_api, unit_reset
 
 CSS_PATH = Path(__file__).resolve().parent / "explainer" / "ui" / "app.css"
 METHOD_CHOICES = [(plots.METHOD_TITLES[m], m) for m in attribution.METHODS]
@@ -377,9 +377,17 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
     refresh_outputs += [step_state, step_md, walk_md, walk_plot, hear_orig, hear_out, hear_plot, hear_md, hear_method,
                         hear_arch]
 
+    unit_outputs = [c for x in ARCHS for c in [TABS[x].unit_layer] + TABS[x].unit_views()]
+
+    def reset_units(session):
+        """A new clip: every unit view shows this clip's layers and waits to be opened."""
+        return unit_reset(TABS.values(), session)
+
     def chain(event):
         """Listen & look first, then the faithfulness checks, then Compare, then whatever lazy view is open."""
         return (event  # .success: a refused file keeps the views of the last good clip, untouched
+                .success(reset_units, [session_state], unit_outputs, api_name="unit_reset",
+                         api_visibility="undocumented", queue=False)
                 .success(render_listen, [session_state], listen_outputs, api_name="render_listen",
                       api_visibility="undocumented")
                 .then(add_faithfulness, [session_state], [report_json], api_name="faithfulness",

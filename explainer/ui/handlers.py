@@ -237,9 +237,6 @@ def make_arch_renderer(tab: ArchTab, active_view):
         # the feature maps are drawn when their accordion is opened; a new clip closes it again
         out[tab.fmaps] = None
         out[tab.fmaps_acc] = gr.update(open=False)
-        # the unit view likewise opens again on the new clip's most active unit
-        out[tab.unit_acc] = gr.update(open=False)
-        out[tab.unit_map], out[tab.unit_plot], out[tab.unit_html] = None, None, ""
         progress(0.5, desc="drawing the attribution")
         method = method if method in attribution.METHODS else a.methods[0]
         if (arch, method, r.target) not in session.overlays:

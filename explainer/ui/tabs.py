@@ -53,5 +53,6 @@ class ArchTab:
 
     def outputs(self) -> list:
         """Every component the tab's renderer writes, in a fixed order."""
-        skip = {"arch", "tab", "opacity"}
+        skip = {"arch", "tab", "opacity", "unit_acc", "unit_layer", "unit_a0", "unit_a1", "unit_a2", "unit_map",
+                "unit_plot", "unit_html"}  # the unit view draws itself when opened
         return [getattr(self, f.name) for f in fields(self) if f.name not in skip and getattr(self, f.name) is not None]

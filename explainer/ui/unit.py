@@ -152,7 +152,7 @@ def unit_html(u: dict, causal: bool = False) -> str:
              + "".join(body) + "</tbody></table></div>")
     lesson = _lesson(u, causal)
     return (f'<div class="ae-unit"><div class="ae-formula">{html.escape(u["formula"])}.</div>'
-            + (f'<div class="ae-fact">{html.escape(lesson)}</div>' if lesson else "")
+            + (f'<div class="ae-lesson">{html.escape(lesson)}</div>' if lesson else "")
             + table + step_html
             + f'<div class="ae-step ae-final" style="animation-delay:{t_end + 0.5 * len(steps):.2f}s">'
               f"The traced value: <b>{_num(_final(u))}</b></div></div>")
@@ -193,6 +193,24 @@ def layer_choices(session, arch: str) -> list[tuple[str, str]]:
     """The traced layers of this model, labelled with their type and output shape."""
     r = session.analysis.models[arch]
     return [(f"{rec.name} · {rec.type} → {tuple(rec.shape[1:])}", rec.name) for rec in r.trace.layers]
+
+
+UNIT_PROMPT = ('<div class="ae-unit"><div class="ae-lesson">Pick a layer, move a slider, or close and open this '
+               "section again to see a unit of this clip.</div></div>")
+
+
+def unit_reset(tabs, session) -> dict:
+    """Every tab's unit view after a new analysis: this clip's layers in the menu, and a prompt in place of
+    an earlier clip's unit (run once per analysis, before any tab can open its unit view)."""
+    out = {}
+    for tab in tabs:
+        arch = tab.arch
+        if session is None or arch not in session.analysis.models:
+            continue
+        layer = models.model_class(arch).unit_layer or session.analysis.models[arch].trace.layers[0].name
+        out |= {tab.unit_layer: gr.update(choices=layer_choices(session, arch), value=layer),
+                tab.unit_map: None, tab.unit_plot: None, tab.unit_html: UNIT_PROMPT}
+    return out
 
 
 def make_unit_open(arch: str):
