@@ -71,7 +71,8 @@ from explainer.ui.own import (
 )
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
-from explainer.ui.unit import make_unit_click, make_unit_layer, make_unit_move, make_unit_open, unit_api, unit_reset
+from explainer.ui.unit import (make_unit_click, make_unit_layer, make_unit_move, make_unit_open, sandbox_view,
+                               unit_api, unit_reset)
 
 CSS_PATH = Path(__file__).resolve().parent / "explainer" / "ui" / "app.css"
 METHOD_CHOICES = [(plots.METHOD_TITLES[m], m) for m in attribution.METHODS]
@@ -282,6 +283,19 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                 next_btn = gr.Button("Next →", variant="primary", scale=0, min_width=120)
             walk_md = gr.Markdown(NOT_YET, elem_classes="ae-caption", elem_id="ae-step-text")
             walk_plot = gr.Plot(show_label=False, label="This step on your clip", format="png")
+            with gr.Accordion("Sandbox: kernel size, stride, dilation, padding and pooling", open=False) as sb_acc:
+                gr.Markdown("Change a knob and watch a toy row of input cells turn into conv outputs and pooled "
+                            "outputs: how many there are, and how many inputs one of them sees.",
+                            elem_classes="ae-caption")
+                with gr.Row():
+                    sb_n = gr.Slider(4, 48, value=24, step=1, label="Input length")
+                    sb_k = gr.Slider(1, 9, value=3, step=1, label="Kernel size")
+                    sb_s = gr.Slider(1, 4, value=1, step=1, label="Stride")
+                    sb_d = gr.Slider(1, 8, value=1, step=1, label="Dilation")
+                    sb_p = gr.Slider(0, 8, value=0, step=1, label="Padding")
+                    sb_pool = gr.Slider(1, 4, value=2, step=1, label="Pooling")
+                sb_plot = gr.Plot(show_label=False, label="Sandbox", format="png")
+                sb_md = gr.Markdown(elem_classes="ae-caption")
 
         with gr.Tab("Hear the explanation", id="hear") as tab_hear:
             with gr.Row():
@@ -471,6 +485,10 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                                     [t.rf_plot, t.rf_md], api_name=f"receptive_field_{arch}",
                                     trigger_mode="always_last")
 
+    sb_inputs = [sb_n, sb_k, sb_s, sb_d, sb_p, sb_pool]
+    sb_acc.expand(sandbox_view, sb_inputs, [sb_plot, sb_md], api_name="sandbox")
+    gr.on([c.release for c in sb_inputs], sandbox_view, sb_inputs, [sb_plot, sb_md], api_name="sandbox_move",
+          api_visibility="undocumented", trigger_mode="always_last")
     walk_outputs = [step_state, step_md, walk_md, walk_plot]
     tab_walk.select(walk_open, [session_state, step_state], walk_outputs + [active_view], api_name="view_walkthrough",
                     api_visibility="undocumented")

@@ -519,3 +519,22 @@ def most_active(out: torch.Tensor) -> list[int]:
     """The position of the largest value of a layer's output (batch axis dropped): the unit that fired most."""
     flat = int(torch.argmax(out.detach().float()))
     return [int(i) for i in np.unravel_index(flat, tuple(out.shape))]
+
+
+def sandbox(n: int, kernel: int, stride: int = 1, dilation: int = 1, padding: int = 0, pool: int = 1) -> dict:
+    """A toy 1D convolution then max-pool on ``n`` input cells, worked out by the formulas the trace uses.
+
+    Returns the output lengths (:func:`conv_output_length`), the receptive field and jump of one conv
+    output and of one pooled output (:func:`receptive_field`), and, for the middle conv output, the input
+    cells its taps read (negative or ``>= n``: padding). ``conv_length`` is 0 or less when the kernel
+    does not fit the padded input.
+    """
+    conv_len = conv_output_length(n, kernel, stride, dilation, padding)
+    pool_len = conv_output_length(conv_len, pool, pool) if conv_len > 0 and pool > 1 else conv_len
+    conv_rf, conv_jump = receptive_field([(kernel, stride, dilation)])
+    pool_rf, pool_jump = receptive_field([(kernel, stride, dilation), (pool, pool, 1)])
+    mid = max(conv_len, 1) // 2
+    taps = [mid * stride - padding + j * dilation for j in range(kernel)]
+    return {"n": n, "kernel": kernel, "stride": stride, "dilation": dilation, "padding": padding, "pool": pool,
+            "conv_length": conv_len, "pool_length": pool_len, "conv_rf": conv_rf, "conv_jump": conv_jump,
+            "pool_rf": pool_rf, "pool_jump": pool_jump, "unit": mid, "taps": taps}

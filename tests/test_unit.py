@@ -219,3 +219,64 @@ def test_trace_uses_the_same_receptive_field_rule(traced):
     last_local = [r for r in tr.layers if not r.is_global][-1]
     assert last_local.receptive_field == min(receptive_field(windows)[0], x.shape[-1])
     assert last_local.receptive_field > 1000
+
+
+@pytest.mark.parametrize("n,k,s,d,p,pool", [(24, 3, 1, 1, 0, 2), (24, 3, 2, 2, 1, 2), (48, 9, 4, 1, 4, 3),
+                                            (10, 3, 1, 4, 0, 1), (4, 9, 1, 8, 0, 1)])
+def test_sandbox_matches_pytorch(n, k, s, d, p, pool):
+    from explainer.inspect import sandbox
+
+    sb = sandbox(n, k, s, d, p, pool)
+    stack = nn.Sequential(nn.Conv1d(1, 1, k, stride=s, dilation=d, padding=p), nn.MaxPool1d(pool))
+    if sb["conv_length"] <= 0:
+        with pytest.raises(RuntimeError):
+            stack[0](torch.zeros(1, 1, n))
+        return
+    conv_out = stack[0](torch.zeros(1, 1, n))
+    assert conv_out.shape[-1] == sb["conv_length"]
+    if sb["pool_length"] > 0:
+        assert stack(torch.zeros(1, 1, n)).shape[-1] == sb["pool_length"]
+    # the taps of the middle output: those inputs and no others move it
+    x = torch.randn(1, 1, n, requires_grad=True)
+    nn.init.constant_(stack[0].weight, 1.0)
+    stack[0](x)[0, 0, sb["unit"]].backward()
+    moved = set((x.grad[0, 0] != 0).nonzero().flatten().tolist())
+    assert moved == {t for t in sb["taps"] if 0 <= t < n}
+
+
+def test_unit_api_and_view_on_an_analysed_clip(tiny_set_session):
+    import gradio as gr
+
+    from explainer.ui import unit as ui_unit
+
+    session = tiny_set_session
+    u = ui_unit.unit_api(session, "waveform_cnn", "wide_conv.0", "3, 10")
+    assert u["index"] == [3, 10] and u["kind"] == "conv"
+    assert u["output"] == pytest.approx(float(np.dot(u["inputs"], u["weights"]) + u["bias"]), abs=1e-4)
+    for bad in [("nope", "wide_conv.0", "0, 0"), ("waveform_cnn", "wide_conv.0", "three"),
+                ("waveform_cnn", "wide_conv.0", "999, 0"), ("waveform_cnn", "zzz", "0, 0")]:
+        with pytest.raises(gr.Error):
+            ui_unit.unit_api(session, *bad)
+    with pytest.raises(gr.Error, match="Analyse a clip first"):
+        ui_unit.unit_api(None, "waveform_cnn", "wide_conv.0", "0, 0")
+    for arch in session.analysis.models:
+        out = ui_unit.make_unit_open(arch)(session)
+        picture, html_text = out[4], out[6]
+        assert picture.ndim == 3 and picture.shape[2] == 3
+        assert "The traced value" in html_text
+    # a click on the picture opens the unit under it
+    shape = ui_unit._shape(session, "tcn", "blocks.2.conv1")
+    model, x = ui_unit._model_and_input(session, "tcn")
+    layout = ui_unit._layout(shape, [5, 0], "tcn", x, "CausalConv1d")
+    x0, y0, x1, y1 = layout.cell_box([5, 40])
+    assert layout.index_at((x0 + x1) / 2, (y0 + y1) / 2) == [5, 40]
+
+
+@pytest.fixture(scope="module")
+def tiny_set_session():
+    """A page session on a 2 s clip, analysed by the untrained set (its weights do not matter here)."""
+    from explainer import analysis, audio
+    from explainer.ui.sessions import Session, get_set
+
+    clip = audio.load((16000, tone_and_noise(2.0, seed=5).reshape(-1).numpy()))
+    return Session(analysis.analyze(clip, get_set("untrained"), faithfulness=False))

@@ -427,3 +427,38 @@ def unit_figure(u: dict, x: np.ndarray, layer_in: np.ndarray | None, input_kind:
     else:
         _function_panel(axes, u)
     return fig
+
+
+@_styled
+def sandbox_figure(sb: dict) -> Figure:
+    """Input cells, the convolution's outputs and the pooled outputs, with one conv output's taps drawn."""
+    n, k = sb["n"], sb["kernel"]
+    fig = _figure(15, 4.2, margins=(0.9, 0.3, 0.6, 0.5))
+    ax = fig.add_subplot()
+    p = sb["padding"]
+    xs = np.arange(-p, n + p)
+    ax.scatter(xs, np.full(xs.size, 2.0), s=170, marker="s",
+               c=["#DDDDDD" if (x < 0 or x >= n) else "#56B4E9" for x in xs], edgecolors="#333")
+    if sb["conv_length"] > 0:
+        centre = lambda i: i * sb["stride"] - p + (k - 1) * sb["dilation"] / 2  # noqa: E731
+        outs = np.arange(sb["conv_length"])
+        ax.scatter([centre(i) for i in outs], np.ones(outs.size), s=170, marker="s", c="#E69F00", edgecolors="#333")
+        u = sb["unit"]
+        for t in sb["taps"]:
+            ax.plot([t, centre(u)], [2.0, 1.0], color="#D55E00", linewidth=1.5)
+        if sb["pool"] > 1 and sb["pool_length"] > 0:
+            pools = np.arange(sb["pool_length"])
+            pc = [np.mean([centre(i * sb["pool"] + j) for j in range(sb["pool"])]) for i in pools]
+            ax.scatter(pc, np.zeros(pools.size), s=170, marker="s", c="#009E73", edgecolors="#333")
+        ax.set_title(f"{n} inputs → {sb['conv_length']} conv outputs"
+                     + (f" → {sb['pool_length']} after pooling by {sb['pool']}" if sb["pool"] > 1 else "")
+                     + f". Orange lines: the {k} taps of conv output {u}.", loc="left")
+    else:
+        ax.set_title("The kernel does not fit: with this dilation it spans more cells than the padded input has.",
+                     loc="left", color="#b3261e")
+    ax.set_yticks([2, 1, 0])
+    ax.set_yticklabels(["input (grey: padding)", "conv output", "pooled"])
+    ax.set_xlabel("input cell")
+    ax.set_ylim(-0.6, 2.6)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig

@@ -10,8 +10,8 @@ import numpy as np
 
 from .. import models
 from ..features import front_end_class
-from ..inspect import layer_io, most_active, unit
-from ..plots.unit import PictureLayout, layer_picture, picture_layout, unit_figure
+from ..inspect import layer_io, most_active, sandbox, unit
+from ..plots.unit import PictureLayout, layer_picture, picture_layout, sandbox_figure, unit_figure
 from .sessions import get_set
 
 MAX_ROWS = 64  # products listed one by one; beyond this they are grouped
@@ -303,3 +303,24 @@ def unit_api(session, arch: str, layer: str, index: str):
             return unit(model, x, str(layer), idx)
     except ValueError as e:
         raise gr.Error(str(e)) from None
+
+
+def sandbox_view(n, kernel, stride, dilation, padding, pool):
+    """The sandbox's figure and its sums, from the formulas the layer trace uses."""
+    sb = sandbox(int(n), int(kernel), int(stride), int(dilation), int(padding), int(pool))
+    span = sb["dilation"] * (sb["kernel"] - 1) + 1
+    lines = [f"**Output length** = ⌊({sb['n']} + 2·{sb['padding']} − {sb['dilation']}·({sb['kernel']} − 1) − 1) / "
+             f"{sb['stride']}⌋ + 1 = **{sb['conv_length']}**"
+             + ("" if sb["conv_length"] > 0 else ": no output at all. A PyTorch layer refuses such an input; "
+                "add padding, or make the kernel, the dilation or the input fit.")]
+    if sb["conv_length"] > 0:
+        lines.append(f"**One conv output sees {sb['conv_rf']} input cells**: {sb['kernel']} taps, {sb['dilation']} "
+                     f"apart, span 1 + {sb['dilation']}·({sb['kernel']} − 1) = {span}. Neighbouring outputs start "
+                     f"{sb['conv_jump']} cell{'s' if sb['conv_jump'] != 1 else ''} apart (the stride).")
+        if sb["pool"] > 1:
+            lines.append(f"**After pooling by {sb['pool']}**: {sb['pool_length']} outputs, each seeing "
+                         f"{sb['pool_rf']} input cells (rf += ({sb['pool']} − 1) × {sb['conv_jump']}), "
+                         f"{sb['pool_jump']} cells apart.")
+        lines.append("These are the rules the layer tables use for every model: rf += (kernel − 1) × dilation × "
+                     "jump, then jump ×= stride.")
+    return sandbox_figure(sb), "\n\n".join(lines)
