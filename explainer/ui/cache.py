@@ -1,11 +1,12 @@
-"""One server-side cache of analyses, bounded in bytes and shared by every visitor.
+"""One server-side cache of results, bounded in bytes and shared by every visitor.
 
 A classroom sends the same bundled example many times over, and a visitor who comes back to
-a clip should not wait for it twice. :class:`ResultCache` keeps analyses by what makes them
-(the clip's samples, the model set and the methods), drops the least recently used when its
-byte budget is exceeded, and lets requests for a result that is being computed wait for it
-instead of computing it again. A miss is always computed afresh, so eviction costs time,
-never a wrong answer.
+a clip should not wait for it twice. :class:`ResultCache` keeps results by what makes them
+(an analysis by the clip's samples, the model set and the methods; a map or a check by its
+analysis and its own choices), drops the least recently used when its byte budget is
+exceeded, and lets requests for a result that is being computed wait for it instead of
+computing it again. A miss is always computed afresh, so eviction costs time, never a wrong
+answer. The app's one instance is :data:`explainer.ui.sessions.RESULTS`.
 """
 
 from __future__ import annotations
