@@ -19,7 +19,7 @@ import numpy as np
 
 from explainer import analysis as analysis_mod
 from explainer import attribution, audio, models, plots, story
-from explainer.ui import runtime
+from explainer.ui import janitor, runtime
 from explainer.ui.examples import EXAMPLES_DIR, examples
 from explainer.ui.handlers import (
     ARCHS,
@@ -60,6 +60,7 @@ from explainer.ui.live import (
 from explainer.ui.own import RESULT_HEADERS as OWN_HEADERS
 from explainer.ui.own import (
     can_save,
+    remove_orphans,
     cell_matrix,
     own_add,
     own_cell,
@@ -557,6 +558,7 @@ def warm_up() -> None:
 def main() -> None:
     """Serve the app: process settings first, then the page, then a warm-up pass in the background."""
     runtime.configure()
+    remove_orphans()  # own-sounds folders of an earlier server that was killed before it could clean up
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     demo.launch(
         prevent_thread_lock=True,  # warm up once the page is being served, then keep serving below
@@ -566,9 +568,12 @@ def main() -> None:
         allowed_paths=[str(EXAMPLES_DIR)],
         show_error=True,
         footer_links=["api"],
-        state_session_capacity=100,  # the oldest sessions' analyses are dropped beyond this
+        # the oldest sessions are dropped beyond this; each keeps only its clip and a few keys, since results
+        # live in the shared cache (EXPLAINER_CACHE_MB), so the count bounds little memory
+        state_session_capacity=100,
         run_history=False,
     )
+    janitor.start(demo)  # Gradio's copies of uploads and outputs, within EXPLAINER_TEMP_MB
     threading.Thread(target=warm_up, daemon=True).start()
     demo.block_thread()
 

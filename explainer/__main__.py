@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.add_argument("--repeats", type=int, default=5, help="repeats per figure; the median is reported")
     b.add_argument("--quick", action="store_true", help="fewer repeats and a shorter memory run")
+    b.add_argument("--soak", action="store_true",
+                   help="only the soak: many visitors, each a new session, against the real app (memory, temp files)")
+    b.add_argument("--visitors", type=int, default=300, help="visitors in the soak (default 300)")
+    b.add_argument("--cache-mb", type=float, default=None, help="the soak server's EXPLAINER_CACHE_MB")
     args = parser.parse_args(argv)
     try:
         if args.command == "analyze":

@@ -312,6 +312,16 @@ def curves_for(model_set: ModelSet, arch: str, x: torch.Tensor, attr: torch.Tens
         return _curves(model_set.models[arch], x, attr, target, reference)
 
 
+def check_map(model_set: ModelSet, arch: str, x: torch.Tensor, attr: torch.Tensor, target: int,
+              reference: torch.Tensor | None = None, *, deletion: bool = True) -> dict:
+    """The deletion check of one map (when ``deletion``) and its deletion and insertion curves (``curves``),
+    as :func:`explain` gives them, for a map computed before; under the set's lock."""
+    model = model_set.models[arch]
+    with model_set.lock:
+        check = _deletion(model, x, attr, target, reference) if deletion else {}
+        return {**check, "curves": _curves(model, x, attr, target, reference)}
+
+
 def explain(model_set: ModelSet, arch: str, x: torch.Tensor, method: str, target: int,
             n_samples: int, *, faithfulness: bool = True,
             reference: torch.Tensor | None = None) -> tuple[torch.Tensor, np.ndarray, dict]:

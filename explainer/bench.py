@@ -447,6 +447,8 @@ def run(repeats: int = 5, analyses: int = 50, clients: int = 8, per_client: int 
 
 
 def main(args) -> int:
+    if getattr(args, "soak", False):
+        return _soak_main(args)
     quick = getattr(args, "quick", False)
     repeats = 2 if quick else args.repeats
     result = run(repeats=repeats, analyses=15 if quick else 50, per_client=2 if quick else 3)
@@ -465,4 +467,21 @@ def main(args) -> int:
             print(f"{key:28s} {result[key]}{mark}")
     if "concurrency" in result:
         print(f"{'concurrency':28s} {result['concurrency']}")
+    return 0
+
+
+def _soak_main(args) -> int:
+    from . import soak
+
+    result = soak.run(soak.SoakConfig(visitors=args.visitors, cache_mb=args.cache_mb))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for key in ("visitors", "wall_s", "errors", "p95_s", "rss_warm_mb", "rss_peak_mb", "rss_after_mb",
+                "rss_growth_per_100_sessions_mb"):
+        verdict = result["budgets"].get(key, {})
+        mark = "" if not verdict else ("  ok" if verdict["ok"] else "  OVER BUDGET") + f" ({verdict['budget']})"
+        print(f"{key:32s} {result.get(key)}{mark}")
+    for name, size in result["folders"].items():
+        print(f"{'folder ' + name:32s} {size}")
     return 0

@@ -84,7 +84,7 @@ SEVENTH = textwrap.dedent('''
     from explainer.ui import handlers
     from explainer.ui.sessions import Session
     tab = app.TABS["toy_cnn"]
-    drawn = handlers.make_arch_renderer(tab, app.active_view)(Session(a), a.methods[0], 0.6,
+    drawn = handlers.make_arch_renderer(tab, app.active_view)(Session.of(a), a.methods[0], 0.6,
                                                                progress=lambda *args, **kw: None)
     out["app"] = {"label": tab.tab.label, "caption": str(drawn[tab.input_md])[:200],
                   "has_overlay": drawn[tab.overlay] is not None, "tabs": list(app.TABS)}

@@ -1,11 +1,12 @@
-"""One server-side cache of analyses, bounded in bytes and shared by every visitor.
+"""One server-side cache of results, bounded in bytes and shared by every visitor.
 
 A classroom sends the same bundled example many times over, and a visitor who comes back to
-a clip should not wait for it twice. :class:`ResultCache` keeps analyses by what makes them
-(the clip's samples, the model set and the methods), drops the least recently used when its
-byte budget is exceeded, and lets requests for a result that is being computed wait for it
-instead of computing it again. A miss is always computed afresh, so eviction costs time,
-never a wrong answer.
+a clip should not wait for it twice. :class:`ResultCache` keeps results by what makes them
+(an analysis by the clip's samples, the model set and the methods; a map or a check by its
+analysis and its own choices), drops the least recently used when its byte budget is
+exceeded, and lets requests for a result that is being computed wait for it instead of
+computing it again. A miss is always computed afresh, so eviction costs time, never a wrong
+answer. The app's one instance is :data:`explainer.ui.sessions.RESULTS`.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ class ResultCache:
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._items
+
     def get_or_make(self, key: str, make: Callable[[], object]):
         """The cached result for ``key``, or ``make()``'s, kept for the next request.
 
@@ -103,12 +108,34 @@ class ResultCache:
             if self.max_bytes and size <= self.max_bytes:
                 self._items[key] = (value, size)
                 self.bytes += size
-                while self.bytes > self.max_bytes and self._items:
-                    _, (_, freed) = self._items.popitem(last=False)
-                    self.bytes -= freed
-                    self.evictions += 1
+                self._evict()
             self._making.pop(key).set()
         return value
+
+    def recount(self, key: str) -> None:
+        """Count the bytes of ``key``'s result again, after it grew in place (checks, curves, display
+        features added to an analysis), and evict the least recently used results beyond the budget."""
+        with self._lock:
+            entry = self._items.get(key)
+        if entry is None:
+            return
+        size = self.size_of(entry[0])  # outside the lock: walking a big result takes a moment
+        with self._lock:
+            if self._items.get(key) is not entry:
+                return
+            self._items[key] = (entry[0], size)
+            self.bytes += size - entry[1]
+            if size > self.max_bytes:  # grew past the whole budget: its session computes it again next time
+                self.bytes -= self._items.pop(key)[1]
+                self.evictions += 1
+            self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used results until the bytes fit the budget (the lock is held)."""
+        while self.bytes > self.max_bytes and self._items:
+            _, (_, freed) = self._items.popitem(last=False)
+            self.bytes -= freed
+            self.evictions += 1
 
     def stats(self) -> dict:
         """Entries, bytes held, budget, hits, misses and evictions so far."""

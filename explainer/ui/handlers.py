@@ -12,50 +12,38 @@ import numpy as np
 from .. import analysis as analysis_mod
 from .. import attribution, audio, listen, plots, pretrained, report, story
 from ..models import list_models
-from .cache import ResultCache, clip_key
 from .html import empty_headline_html, headline_html, layer_flow_html, notice_html, untrained_banner_html
 from .runtime import release_memory
-from .sessions import Session, get_set, set_choices
+from .sessions import Session, compact_clip, get_set, set_choices
 from .tabs import ArchTab
 
 ARCHS = list_models()
 DEFAULT_METHODS = list(analysis_mod.DEFAULT_METHODS)
-# every visitor's analyses, by clip, set and methods (bounded in bytes: EXPLAINER_CACHE_MB)
-ANALYSES = ResultCache()
 NOT_YET = "*Analyse a clip (pick an example, upload or record) to fill this view.*"
 
 
-def _progress_fn(progress):
-    return lambda fraction, text: progress(fraction, desc=text)
+def _progress_fn(progress, prefix: str = ""):
+    return lambda fraction, text: progress(fraction, desc=prefix + text)
 
 
-def _run_analysis(audio_path, set_name, methods, progress, faithfulness: bool) -> Session:
-    """The visitor's analysis, from the shared cache when this clip, set and methods were analysed before."""
+def _run_analysis(audio_path, set_name, methods, progress, faithfulness: bool) -> tuple[Session, analysis_mod.Analysis]:
+    """A new session for the visitor's clip, and its analysis (from the shared cache when this clip, set and
+    methods were analysed before)."""
     if not audio_path:
         raise gr.Error("No audio yet: pick an example, upload a file or record a few seconds.")
     methods = tuple(m for m in (methods or []) if m in attribution.METHODS) or tuple(DEFAULT_METHODS)
     try:
         progress(0.0, desc="reading the clip")
-        clip = audio.load(audio_path)
+        clip = compact_clip(audio.load(audio_path))
         progress(0.02, desc="loading the models")
         model_set = get_set(set_name or set_choices()[0])
     except (audio.AudioError, pretrained.PretrainedError) as e:
         raise gr.Error(str(e)) from None
-    key = clip_key(clip.waveform, model_set.name, methods, clip.source_sample_rate, clip.source_channels,
-                   tuple(clip.warnings))
-
-    def make():
-        a = analysis_mod.analyze(clip, model_set, methods, faithfulness=False, progress=_progress_fn(progress))
-        for r in a.models.values():  # keep only what the gallery draws: far less memory per analysis
-            r.trace.feature_maps = plots.shrink_feature_maps(r.trace, r.input_kind)
-        return a
-
-    result = ANALYSES.get_or_make(key, make)
-    if faithfulness:  # only the checks this analysis lacks: a cached one may have them already
-        analysis_mod.add_faithfulness(result, model_set, progress=_progress_fn(progress))
-    session = Session(result)
+    session = Session.start(clip, model_set.name, methods)
+    session.checks = bool(faithfulness)  # only the checks this analysis lacks: a cached one may have them already
+    a = session.analysis(_progress_fn(progress))
     release_memory()
-    return session
+    return session, a
 
 
 def analyze(audio_path, set_name, methods, checks=False, progress=gr.Progress()):
@@ -71,8 +59,7 @@ def analyze(audio_path, set_name, methods, checks=False, progress=gr.Progress())
     Returns:
         The headline (HTML) and the JSON report of the analysis.
     """
-    session = _run_analysis(audio_path, set_name, methods, progress, faithfulness=bool(checks))
-    a = session.analysis
+    session, a = _run_analysis(audio_path, set_name, methods, progress, faithfulness=bool(checks))
     return session, headline_html(a) + notice_html(a), report.report_dict(a)
 
 
@@ -84,8 +71,7 @@ def analyze_in_page(audio_path, set_name, methods, progress=gr.Progress()):
     """
     if not audio_path:
         return gr.skip(), empty_headline_html(), gr.skip()
-    session = _run_analysis(audio_path, set_name, methods, progress, faithfulness=False)
-    a = session.analysis
+    session, a = _run_analysis(audio_path, set_name, methods, progress, faithfulness=False)
     return session, headline_html(a) + notice_html(a), gr.skip()
 
 
@@ -93,11 +79,8 @@ def add_faithfulness(session, progress=gr.Progress()):
     """Run the deletion check of every map the page's analysis made; returns the full report."""
     if session is None:
         return gr.skip()
-    a = session.analysis
-    analysis_mod.add_faithfulness(a, get_set(a.set_name),
-                                  progress=lambda f, text: progress(f, desc=f"faithfulness: {text}"))
-    session.index_overlays()  # the tabs now show each map with its check
-    return report.report_dict(a)
+    session.checks = True  # from now on, this session's analysis comes with its checks, even recomputed
+    return report.report_dict(session.analysis(_progress_fn(progress, "faithfulness: ")))
 
 
 def set_info(set_name):
@@ -110,7 +93,7 @@ def render_listen(session):
     """Listen & look: waveform, mel, LFCC grid, sizes table and their captions."""
     if session is None:
         return [gr.skip()] * 8
-    a = session.analysis
+    a = session.analysis()
     cap = story.listen_captions(a)
     return (plots.waveform(a), cap["waveform"], plots.mel_spectrogram(a), cap["mel"], plots.lfcc_grid(a),
             cap["lfcc"], story.sizes_rows(a), cap["sizes"])
@@ -120,7 +103,7 @@ def render_compare(session, method):
     """Compare: probabilities, where each model listened, the TCN's frames, and the card's metrics."""
     if session is None:
         return [gr.skip()] * 10
-    a = session.analysis
+    a = session.analysis()
     method = method if method in a.methods else a.methods[0]
     card = get_set(a.set_name).card
     archs = [x for x in ARCHS if x in (card.get("models") or {})]
@@ -138,40 +121,71 @@ def render_compare(session, method):
 
 
 def render_timeline(session, method):
-    if session is None or method not in session.analysis.methods:
+    if session is None or method not in session.methods:
         return gr.skip(), gr.skip()
-    a = session.analysis
+    a = session.analysis()
     return plots.listening_timeline(a, method), story.compare_caption(a, method)
 
 
 def render_confusion(session, arch):
     if session is None or not arch:
         return gr.skip()
-    a = session.analysis
-    return plots.confusion_matrix(get_set(a.set_name).card, arch, a.classes)
+    return plots.confusion_matrix(get_set(session.set_name).card, arch, session.analysis().classes)
+
+
+def _is_analysed(a, arch: str, method: str, target: int) -> bool:
+    """Whether the analysis itself made this map (the model's own answer, a method of the analysis)."""
+    r = a.models[arch]
+    return target == r.target and method in r.attributions
+
+
+def _map(session, a, arch: str, method: str, target: int, progress=None):
+    """One model's map for a method and class, and what the method reports of its own accuracy: the analysis'
+    own, or computed for this model only and kept in the shared cache."""
+    r = a.models[arch]
+    if _is_analysed(a, arch, method, target):
+        info = r.method_info.get(method)
+        return r.attributions[method], ({"convergence": info} if info else {})
+
+    def make():
+        if progress is not None:
+            progress(0.1, desc=f"{plots.METHOD_TITLES[method]}, {plots.model_title(arch)} only")
+        attr, _, info = analysis_mod.explain(session.model_set(), arch, r.x, method, target, a.clip.waveform.shape[-1],
+                                             faithfulness=False, reference=r.reference)
+        return attr, info
+
+    return session.result(("map", arch, method, target), make)
+
+
+def _has_map(session, a, arch: str, method: str, target: int) -> bool:
+    return _is_analysed(a, arch, method, target) or session.has_result(("map", arch, method, target))
+
+
+def _check(session, a, arch: str, method: str, target: int, attr, progress=None) -> dict:
+    """The deletion check and the deletion and insertion curves of one map (a map of the analysis has its
+    deletion check from the page's second step; its curves are computed when its tab asks)."""
+    r = a.models[arch]
+    own = _is_analysed(a, arch, method, target)
+    check = dict(r.faithfulness.get(method) or {}) if own else {}
+    if own and method in r.curves:
+        return {**check, "curves": r.curves[method]}
+
+    def make():
+        if progress is not None:
+            progress(0.5, desc=f"deletion and insertion curves, {plots.model_title(arch)} only")
+        return analysis_mod.check_map(session.model_set(), arch, r.x, attr, target, r.reference, deletion=not own)
+
+    return {**check, **session.result(("check", arch, method, target), make)}
 
 
 def _overlay(session, arch, method, target_name, opacity, progress=None):
     """The attribution overlay of one model, computing (and caching) a map it has not got yet."""
-    a = session.analysis
+    a = session.analysis()
     r = a.models[arch]
     target = a.classes.index(target_name) if target_name in a.classes else r.target
     method = method if method in attribution.METHODS else a.methods[0]
-    key = (arch, method, target)
-    if key not in session.overlays:
-        if progress is not None:
-            progress(0.1, desc=f"{plots.METHOD_TITLES[method]} and its faithfulness check, "
-                               f"{plots.model_title(arch)} only")
-        attr, _, check = analysis_mod.explain(get_set(a.set_name), arch, r.x, method, target,
-                                              a.clip.waveform.shape[-1], reference=r.reference)
-        session.overlays[key] = (attr, check)
-    attr, check = session.overlays[key]
-    if not (check or {}).get("curves"):
-        if progress is not None:
-            progress(0.5, desc=f"deletion and insertion curves, {plots.model_title(arch)} only")
-        check = {**(check or {}), "curves": analysis_mod.curves_for(get_set(a.set_name), arch, r.x, attr, target,
-                                                                          r.reference)}
-        session.overlays[key] = (attr, check)
+    attr, info = _map(session, a, arch, method, target, progress)
+    check = {**info, **_check(session, a, arch, method, target, attr, progress)}
     fig = plots.attribution_overlay(a, arch, attr, method, a.classes[target], opacity)
     on = attribution.on_sound_share(attr, r.input_kind, a.clip.waveform.shape[-1], a.sounding)
     text = story.faithfulness_text(check, a.classes[target], method, on, a.sounding_share)
@@ -179,31 +193,21 @@ def _overlay(session, arch, method, target_name, opacity, progress=None):
         text += "\n\n" + story.reference_text(r.reference_kind, method)
     if method in ("saliency", "input_x_gradient") and a.has_pauses:
         other = "input_x_gradient" if method == "saliency" else "saliency"
-        shares = {method: on, other: _on_sound(session, arch, other, target)}
+        other_attr = _map(session, a, arch, other, target)[0]
+        shares = {method: on, other: attribution.on_sound_share(other_attr, r.input_kind, a.clip.waveform.shape[-1],
+                                                                a.sounding)}
         text += "\n\n" + story.sensitivity_vs_contribution(shares["saliency"], shares["input_x_gradient"])
-    curves = (check or {}).get("curves")
+    curves = check.get("curves")
     curves_fig = plots.faithfulness_curves(curves, a.classes[target], method) if curves else None
     return fig, text, gr.update(value=curves_fig, visible=curves_fig is not None)
-
-
-def _on_sound(session, arch, method, target) -> float:
-    """The on-sound share of one model's map, computing (and caching) the map if needed."""
-    a = session.analysis
-    r = a.models[arch]
-    key = (arch, method, target)
-    if key not in session.overlays:
-        attr, _, check = analysis_mod.explain(get_set(a.set_name), arch, r.x, method, target,
-                                              a.clip.waveform.shape[-1], faithfulness=False, reference=r.reference)
-        session.overlays[key] = (attr, check or None)
-    return attribution.on_sound_share(session.overlays[key][0], r.input_kind, a.clip.waveform.shape[-1], a.sounding)
 
 
 def check_every_map(session, progress=gr.Progress()):
     """Deletion and insertion curves of the primary map of every model, as a table."""
     if session is None:
         raise gr.Error("Analyse a clip first.")
-    a = session.analysis
-    analysis_mod.add_curves(a, get_set(a.set_name), progress=lambda f, text: progress(f, desc=text))
+    session.curves = True  # kept with the session: an analysis computed again gets them again
+    a = session.analysis(_progress_fn(progress))
     return story.curves_rows(a), story.curves_note(a)
 
 
@@ -220,7 +224,7 @@ def make_arch_renderer(tab: ArchTab, active_view):
         tag = f"arch:{arch}"
         if tag in session.rendered:
             return {c: gr.skip() for c in outputs} | {active_view: arch}
-        a = session.analysis
+        a = session.analysis(_progress_fn(progress))
         if arch not in a.models:
             missing = f"*The model set '{a.set_name}' has no trained {plots.model_title(arch)}.*"
             return {c: gr.skip() for c in outputs} | {tab.input_md: missing, active_view: arch}
@@ -239,7 +243,7 @@ def make_arch_renderer(tab: ArchTab, active_view):
         out[tab.fmaps_acc] = gr.update(open=False)
         progress(0.5, desc="drawing the attribution")
         method = method if method in attribution.METHODS else a.methods[0]
-        if (arch, method, r.target) not in session.overlays:
+        if not _has_map(session, a, arch, method, r.target):
             method = a.methods[0]
             out[tab.method] = gr.update(value=method)
         out[tab.overlay], out[tab.faith], out[tab.faith_plot] = _overlay(session, arch, method, r.top, opacity)
@@ -263,10 +267,13 @@ def make_arch_renderer(tab: ArchTab, active_view):
 def make_fmaps_renderer(arch: str):
     def render(session, progress=gr.Progress()):
         """The feature-map gallery of one model, drawn when its accordion is opened."""
-        if session is None or arch not in session.analysis.models:
+        if session is None:
+            return gr.skip()
+        a = session.analysis(_progress_fn(progress))
+        if arch not in a.models:
             return gr.skip()
         progress(0.2, desc="drawing feature maps")
-        return plots.feature_maps(session.analysis, arch)
+        return plots.feature_maps(a, arch)
 
     render.__name__ = f"feature_maps_{arch}"
     return render
@@ -290,22 +297,16 @@ def make_sanity_handler(arch: str):
             return gr.update(value=None, visible=False), ""
         if session is None:
             raise gr.Error("Analyse a clip first.")
-        a = session.analysis
+        a = session.analysis(_progress_fn(progress))
         if arch not in a.models:
             return gr.update(value=None, visible=False), ""
         r = a.models[arch]
         target = a.classes.index(target_name) if target_name in a.classes else r.target
         method = method if method in attribution.METHODS else a.methods[0]
-        key = ("randomised", arch, method, target)
-        if key not in session.overlays:
-            if (arch, method, target) not in session.overlays:
-                _overlay(session, arch, method, a.classes[target], 0.6)
-            trained = session.overlays[(arch, method, target)][0]
-            session.overlays[key] = analysis_mod.sanity_check(
-                get_set(a.set_name), arch, r.x, method, target, trained=trained, reference=r.reference,
-                progress=lambda f, text: progress(f, desc=f"sanity check: {text}"))
-        check = session.overlays[key]
-        trained = session.overlays[(arch, method, target)][0]
+        trained = _map(session, a, arch, method, target, progress)[0]
+        check = session.result(("randomised", arch, method, target), lambda: analysis_mod.sanity_check(
+            session.model_set(), arch, r.x, method, target, trained=trained, reference=r.reference,
+            progress=_progress_fn(progress, "sanity check: ")))
         return (gr.update(value=plots.randomisation_plot(a, arch, method, trained, check), visible=True),
                 story.randomisation_text(check, method, arch))
 
@@ -317,19 +318,17 @@ def agree(session, arch, progress=gr.Progress()):
     """Every method's time curve for one model, and how far the methods agree."""
     if session is None:
         raise gr.Error("Analyse a clip first.")
-    a = session.analysis
+    a = session.analysis(_progress_fn(progress))
     if arch not in a.models:
         return None, f"This set has no {plots.model_title(arch)}."
     r = a.models[arch]
-    key = ("agreement", arch, r.target)
-    if key not in session.overlays:
-        have = {m: r.attributions[m] for m in r.attributions}
-        session.overlays[key] = analysis_mod.agreement(
-            get_set(a.set_name), arch, r.x, r.target, a.clip.waveform.shape[-1], have=have, reference=r.reference,
-            progress=lambda f, text: progress(f, desc=text))
-        for m, attr in session.overlays[key]["maps"].items():  # the tab can show them without recomputing
-            session.overlays.setdefault((arch, m, r.target), (attr, None))
-    res = session.overlays[key]
+
+    def make():
+        res = analysis_mod.agreement(session.model_set(), arch, r.x, r.target, a.clip.waveform.shape[-1],
+                                     have=dict(r.attributions), reference=r.reference, progress=_progress_fn(progress))
+        return {k: v for k, v in res.items() if k != "maps"}  # the curves and the matrix are all it draws
+
+    res = session.result(("agreement", arch, r.target), make)
     return plots.agreement_plot(a, arch, res), story.agreement_text(res, arch)
 
 
@@ -338,7 +337,7 @@ def make_rf_handler(arch: str):
         """The receptive field of output frame t."""
         if session is None:
             return gr.skip(), gr.skip()
-        a = session.analysis
+        a = session.analysis()
         return plots.receptive_field(a, int(t), arch), story.receptive_field_caption(a, int(t), arch)
 
     update.__name__ = f"receptive_field_{arch}"
@@ -350,7 +349,7 @@ def render_step(session, step):
     step = int(np.clip(step or 0, 0, len(story.STEPS) - 1))
     if session is None:
         return step, story.step_indicator(step), NOT_YET, gr.skip()
-    a = session.analysis
+    a = session.analysis()
     return step, story.step_indicator(step), story.step_markdown(a, step), story.step_figure(a, step)
 
 
@@ -378,7 +377,7 @@ def hear(session, arch, method, keep_percent):
     """Resynthesise the clip from its most-attributed cells for one model and method."""
     if session is None:
         return gr.skip(), gr.skip(), gr.skip(), NOT_YET
-    a = session.analysis
+    a = session.analysis()
     arch = arch if arch in a.models else next(iter(a.models))
     method = method if method in a.models[arch].attributions else a.methods[0]
     keep = float(np.clip((keep_percent or 20) / 100.0, 0.05, 1.0))
@@ -398,9 +397,9 @@ def hear_open(session, arch, method, keep_percent):
     """The Hear tab, drawn when it opens: the model and method lists follow the analysis."""
     if session is None:
         return gr.skip(), gr.skip(), gr.skip(), NOT_YET, gr.skip(), gr.skip(), "hear"
-    a = session.analysis
     if "hear" in session.rendered:
         return (*[gr.skip()] * 6, "hear")
+    a = session.analysis()
     session.rendered.add("hear")
     method = method if method in a.methods else a.methods[0]
     arch = arch if arch in a.models else next(iter(a.models))
@@ -413,6 +412,7 @@ def export_files(session, progress=gr.Progress()):
     """Write the JSON report and a zip of the figures; the temporary folder is removed afterwards."""
     if session is None:
         raise gr.Error("Analyse a clip first; then its report and figures can be downloaded.")
-    with report.export(session.analysis, progress=_progress_fn(progress)) as (json_path, zip_path):
+    with report.export(session.analysis(_progress_fn(progress)), progress=_progress_fn(progress)) as (json_path,
+                                                                                                      zip_path):
         # gradio copies the files into its own cache when it sends this answer; the folder goes afterwards
         yield str(json_path), str(zip_path)

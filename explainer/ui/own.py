@@ -1,7 +1,10 @@
 """Your own sounds: a visitor's classes and clips, fine-tuned and from-scratch training, and the new set.
 
 Everything a visitor makes lives in a private temporary folder of their session
-(:class:`OwnSounds`), removed when the session ends. A new set gets a random name that only
+(:class:`OwnSounds`), removed when the session ends: when Gradio's time for it runs out, when Gradio
+drops the session to make room for newer ones (the folder goes with the last reference to it), and
+when the server stops. Folders that a server killed outright left behind go when the next one
+starts (:func:`remove_orphans`). A new set gets a random name that only
 its session's menu lists, so on a shared server no visitor sees another's clips or sets.
 Saving a set into ``pretrained/`` is allowed only when ``EXPLAINER_SAVE_OWN_SETS=1`` (a local
 install).
@@ -10,11 +13,13 @@ install).
 from __future__ import annotations
 
 import io
+import os
 import re
 import secrets
 import shutil
 import tempfile
 import threading
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,15 +53,58 @@ def private_root(name: str) -> Path | None:
         return _PRIVATE.get(name)
 
 
+FOLDER_PREFIX = audio.TEMP_PREFIX + "own-"  # then the server's process id, so a later server knows whose it was
+
+
+def _new_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+
+
+def _remove(folder: Path, sets: dict[str, str]) -> None:
+    """Forget a visitor's private sets and remove their folder (no reference to the OwnSounds itself)."""
+    from .sessions import forget_set
+
+    with _PRIVATE_LOCK:
+        for name in sets:
+            _PRIVATE.pop(name, None)
+    for name in list(sets):
+        forget_set(name)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_orphans(root: Path | None = None) -> int:
+    """Remove the own-sounds folders of servers that are no longer running; returns how many went."""
+    root = Path(root or tempfile.gettempdir())
+    removed = 0
+    for folder in root.glob(FOLDER_PREFIX + "*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not folder.is_dir() or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)  # signal 0 only asks whether the process exists
+            continue
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # alive, under another user
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 @dataclass
 class OwnSounds:
-    """One visitor's classes, clips and sets, in a temporary folder of their own."""
+    """One visitor's classes, clips and sets, in a temporary folder of their own, removed with the object."""
 
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix=audio.TEMP_PREFIX + "own-")))
+    folder: Path = field(default_factory=_new_folder)
     classes: list[str] = field(default_factory=list)
     sets: dict[str, str] = field(default_factory=dict)  # private name -> label for the menu
     last: str | None = None  # the set trained or restored last
     card: dict | None = None  # the card of the set trained last: its held-out clips, cell by cell
+
+    def __post_init__(self):
+        # runs at close(), when the last reference goes (Gradio dropped the session) or at exit, once
+        self._cleanup = weakref.finalize(self, _remove, self.folder, self.sets)
 
     @property
     def data_dir(self) -> Path:
@@ -160,14 +208,7 @@ class OwnSounds:
 
     def close(self) -> None:
         """Forget this session's sets and remove its folder."""
-        from .sessions import forget_set
-
-        with _PRIVATE_LOCK:
-            for name in self.sets:
-                _PRIVATE.pop(name, None)
-        for name in self.sets:
-            forget_set(name)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self._cleanup()
 
 
 def new_name() -> str:

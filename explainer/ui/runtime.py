@@ -31,6 +31,30 @@ def configure() -> None:
     _LIBC = _libc()
     if _LIBC is not None and hasattr(_LIBC, "mallopt"):
         _LIBC.mallopt(-8, 2)  # M_ARENA_MAX
+    keep_no_component_values()
+
+
+def keep_no_component_values() -> None:
+    """Stop Gradio keeping, for every session, a copy of every component's configuration and last value.
+
+    Gradio keeps them (headlines, reports, figures as PNG text) for its deep links, which save a page
+    as it is; this app offers no deep link, so they are memory that grows with every visitor until
+    the session is dropped. The values a page shows are sent to its browser all the same.
+    """
+    from gradio.state_holder import SessionState
+
+    if getattr(SessionState, "_explainer_keeps_no_values", False):
+        return
+    make = SessionState.__init__
+
+    def __init__(self, blocks):
+        make(self, blocks)
+        self.config_values = {}  # built for every block of the page: about 0.5 MB a session here
+
+    SessionState.__init__ = __init__
+    SessionState._update_value_in_config = lambda self, key, value: None
+    SessionState._update_config = lambda self, key: None
+    SessionState._explainer_keeps_no_values = True
 
 
 def release_memory() -> None:
