@@ -57,18 +57,9 @@ from explainer.ui.live import (
     live_status,
     live_update,
 )
-from explainer.ui.own import RESULT_HEADERS as OWN_HEADERS
-from explainer.ui.own import (
-    can_save,
-    cell_matrix,
-    own_add,
-    own_cell,
-    own_classes,
-    own_restore,
-    own_save,
-    own_train,
-    own_zip,
-)
+from explainer.ui.own import can_save, cell_matrix, own_add, own_cell, own_classes, own_restore, own_save, own_zip
+from explainer.ui.own_train import RESULT_HEADERS as OWN_HEADERS
+from explainer.ui.own_train import own_train_steps
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
 
@@ -87,8 +78,8 @@ THEME = gr.themes.Default(
 )
 
 def own_train_page(own, compare, progress=gr.Progress()):
-    """Train on the visitor's clips, with the page's progress bar."""
-    return own_train(own, compare, progress=progress)
+    """Train on the visitor's clips: one bar per model in the panel, and the page's progress bar."""
+    yield from own_train_steps(own, compare, progress=progress)
 
 
 def own_cell_page(own, arch, evt: gr.SelectData):
@@ -289,6 +280,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                                               label="Your clips")
                     own_compare = gr.Checkbox(True, label="Also train all six from scratch (about half a minute more)")
                     own_train_btn = gr.Button("Train", variant="primary")
+            own_board = gr.HTML("", padding=False)
             own_table = gr.Dataframe(headers=OWN_HEADERS, interactive=False, label="Transfer versus scratch")
             own_plot = gr.Plot(show_label=False, label="Transfer versus scratch", format="png")
             own_md = gr.Markdown(elem_classes="ae-caption")
@@ -456,7 +448,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
     own_zip_in.upload(own_zip, [own_state, own_zip_in], [own_state, own_names, own_class, own_counts],
                       api_name="own_zip", api_visibility="undocumented")
     own_train_btn.click(own_train_page, [own_state, own_compare], [own_state, own_table, own_plot, own_md,
-                                                                     own_download, set_dd],
+                                                                     own_download, set_dd, own_board],
                         api_name="own_train", api_visibility="undocumented", concurrency_id="training",
                         concurrency_limit=1, show_progress_on=[own_table]).then(
         cell_matrix, [own_state, own_arch], [own_matrix], api_name="own_matrix_after", api_visibility="undocumented")

@@ -24,6 +24,7 @@ class BaselineCNN(AudioModel):
     subtitle = "the classic tutorial CNN on a fixed 128 × 128 mel picture"
     order = 30
     cam_layer = "relu2"  # Grad-CAM reads the rectified maps of the last conv, as it was designed to
+    finetune_block = ("dense",)  # fine-tuning "last": the Dense 64 before the head
     rf_axis = 1  # kernels are (freq, time)
 
     def __init__(self, n_classes: int = 6):

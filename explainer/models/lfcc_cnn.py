@@ -45,6 +45,7 @@ class LfccCNN(AudioModel):
     # backward on CPU for this wide grid
     training = {"crop_seconds": 0.64, "channels_last": True}
     cam_layer = "block3"
+    finetune_block = ("block3",)
     rf_axis = 0  # kernels are (time, feature)
 
     def __init__(self, n_classes: int = 6, channels: tuple[int, int, int] = (32, 64, 128)):

@@ -33,6 +33,7 @@ class SpectrogramCNN(AudioModel):
     order = 20
     training = {"crop_seconds": 2.0}
     cam_layer = "block4"
+    finetune_block = ("block4",)
     rf_axis = 1  # kernels are (freq, time)
 
     def __init__(self, n_classes: int = 6):

@@ -78,6 +78,7 @@ class SpectrogramViT(AudioModel):
     # half the learning rate keeps a transformer trained from scratch stable
     training = {"epoch_scale": 0.75, "lr_scale": 0.5}
     cam_layer = "patch_grid"
+    finetune_block = ("last_block", "norm")  # the last encoder block and the norm after it
     rf_axis = 1  # kernels are (freq, time)
     patch = 16
 

@@ -49,6 +49,7 @@ class TCN(AudioModel):
     # before it, so its map lags behind the input that caused it (measured: deletion scores fall
     # from +0.11 at blocks.1 to -0.02 at blocks.4 on the shipped examples)
     cam_layer = "blocks.1"
+    finetune_block = ("blocks.4",)
     rf_axis = 0
     kernel = 3
     dilations = (1, 2, 4, 8, 16)

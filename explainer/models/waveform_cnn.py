@@ -38,6 +38,7 @@ class WaveformCNN(AudioModel):
     # smooth its epoch-to-epoch swings
     training = {"epoch_scale": 2.0, "crop_seconds": 2.0, "ema_decay": 0.99}
     cam_layer = "block5"
+    finetune_block = ("block5",)
     rf_axis = 0
 
     def __init__(self, n_classes: int = 6):
