@@ -32,8 +32,8 @@ def score(data: Path, set_name: str = "sound-types") -> tuple[list[dict], dict[s
 
     Returns:
         ``(clips, heard, check)``: the manifest's test clips; per architecture the class index each
-        clip was heard as; per architecture ``{"accuracy", "card_accuracy", "clips_moved"}``, where
-        ``clips_moved`` counts the clips whose cell differs from the card's matrix.
+        clip was heard as; per architecture ``{"accuracy", "card_accuracy", "clips_moved", "confusion"}``,
+        where ``clips_moved`` counts the clips whose cell differs from the card's matrix.
     """
     import soundfile as sf
     import torch
@@ -57,7 +57,8 @@ def score(data: Path, set_name: str = "sound-types") -> tuple[list[dict], dict[s
         card_conf = np.asarray(model_set.card["models"][arch]["test"]["confusion"])
         heard[arch] = pred.tolist()
         check[arch] = {"accuracy": m["accuracy"], "card_accuracy": model_set.card["models"][arch]["test"]["accuracy"],
-                       "clips_moved": int(np.abs(np.asarray(m["confusion"]) - card_conf).sum() // 2)}
+                       "clips_moved": int(np.abs(np.asarray(m["confusion"]) - card_conf).sum() // 2),
+                       "confusion": m["confusion"]}
     return clips, heard, check
 
 
@@ -118,8 +119,7 @@ def write_sample(data: Path, out: Path, set_name: str = "sound-types", per_cell:
         listing.append({"file": name, "test_clip": c["path"], "label": c["label"], "origin": c["origin"],
                         "source": c["source"], "package": package.strip("`"), "licence": licence,
                         "heard_as": {a: classes[heard[a][i]] for a in heard}})
-    confusion = {a: np.bincount(np.asarray(labels) * len(classes) + np.asarray(heard[a]),
-                                minlength=len(classes) ** 2).reshape(len(classes), -1).tolist() for a in heard}
+    confusion = {a: check[a].pop("confusion") for a in check}
     manifest = {
         "set": set_name, "classes": classes, "split": "test", "per_cell": per_cell,
         "made_by": "python -m explainer.data --out DIR --splits test, then python -m explainer.data.heldout "
