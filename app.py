@@ -164,7 +164,8 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                 metrics_df = gr.Dataframe(headers=story.METRICS_HEADERS, interactive=False)
                 conf_dd = gr.Dropdown([], label="Confusion matrix of", interactive=True, visible=False)
                 conf_plot = gr.Plot(show_label=False, label="Confusion matrix", format="png", visible=False)
-                conf_cells = gr.Dataframe(interactive=False, visible=False, label="The held-out clips as numbers "
+                conf_cells = gr.Dataframe(interactive=False, visible=False, elem_id="ae-conf-cells",
+                                          label="The held-out clips as numbers "
                                           "(rows: the true class): click one to hear clips behind it")
                 conf_cells_md = gr.Markdown(elem_classes="ae-caption", visible=False)
                 with gr.Row(visible=False) as conf_listen:

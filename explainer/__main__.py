@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.add_argument("--repeats", type=int, default=5, help="repeats per figure; the median is reported")
     b.add_argument("--quick", action="store_true", help="fewer repeats and a shorter memory run")
+    b.add_argument("--own", action="store_true",
+                   help="only the Your own sounds budgets: fine-tune and train from scratch all six on real drum clips")
     args = parser.parse_args(argv)
     try:
         if args.command == "analyze":

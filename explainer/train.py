@@ -20,14 +20,14 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import confusion_matrix
 from tqdm import tqdm
 
 from . import audio
 from .features import DEFAULT as FEATURES
 from .models import build, list_models, model_class
 from .pretrained import PRETRAINED_DIR, save_weights, set_dir
-from .trainset import AUDIO_EXTENSIONS, Dataset, augment, freq_shift, load_dataset, sequence_labels, speed
+from .scoring import evaluate, frame_accuracy, metrics, origin_metrics, predict  # noqa: F401 (the trainer's API)
+from .trainset import Dataset, augment, freq_shift, load_dataset, sequence_labels, speed
 
 
 @dataclass
@@ -79,56 +79,6 @@ class TrainConfig:
     # they already hold what the parent learnt, and a rate as high as a new head's would wash it out
     finetune_body_lr_scale: float = 0.1
     finetune_layers: dict[str, str] = field(default_factory=dict)  # by architecture: "head", "last" or "all"
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, waves: torch.Tensor, batch: int = 32) -> torch.Tensor:
-    """Class index predicted for each clip in ``(N, 1, samples)``."""
-    model.eval()
-    out = [model(model.front_end(waves[i : i + batch])).argmax(1) for i in range(0, len(waves), batch)]
-    return torch.cat(out)
-
-
-def metrics(pred: torch.Tensor, true: torch.Tensor, classes: list[str]) -> dict:
-    """Accuracy, per-class recall and the confusion matrix (rows: true class)."""
-    # labels= gives every class its row and column, also those the clips do not hold
-    conf = confusion_matrix(true.numpy(), pred.numpy(), labels=range(len(classes)))
-    recall = {c: float(conf[i, i] / conf[i].sum()) if conf[i].sum() else None for i, c in enumerate(classes)}
-    return {"accuracy": round((pred == true).float().mean().item(), 4),
-            "per_class_recall": {c: None if r is None else round(r, 4) for c, r in recall.items()},
-            "confusion": conf.tolist(), "n": int(len(true))}
-
-
-def origin_metrics(pred: torch.Tensor, true: torch.Tensor, origins: list[str], sources: list[str],
-                   classes: list[str]) -> dict:
-    """The test metrics of real recordings and of synthetic clips, each on its own.
-
-    Returns:
-        ``{"real": metrics, "synthetic": metrics, "real_by_package": {package: accuracy}}``,
-        only the parts the split holds clips for; empty for folder datasets.
-    """
-    out: dict = {}
-    for origin in ("synthetic", "real"):
-        keep = torch.tensor([o == origin for o in origins], dtype=torch.bool)
-        if keep.any():
-            out[origin] = metrics(pred[keep], true[keep], classes)
-    packages = sorted({s.split(":")[0] for s, o in zip(sources, origins) if o == "real"})
-    if packages:
-        out["real_by_source"] = {}
-        for package in packages:
-            keep = torch.tensor([o == "real" and s.split(":")[0] == package for s, o in zip(sources, origins)])
-            out["real_by_source"][package] = {"accuracy": round((pred[keep] == true[keep]).float().mean().item(), 4),
-                                              "n": int(keep.sum())}
-    return out
-
-
-@torch.no_grad()
-def frame_accuracy(model: torch.nn.Module, waves: torch.Tensor, frame_labels: torch.Tensor) -> float:
-    """Share of labelled frames of sequence clips that a frame-level model classifies correctly."""
-    model.eval()
-    pred = model.frame_logits(model.front_end(waves)).argmax(1)
-    mask = frame_labels >= 0
-    return round((pred[mask] == frame_labels[mask]).float().mean().item(), 4)
 
 
 # what fine-tuning from a trained set may train: the new head only, the block nearest the output as
@@ -204,10 +154,11 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     if frozen:
         for n, p in model.named_parameters():
             p.requires_grad_(not n.startswith("front_end.") and n.startswith(prefixes))
-    params = head + body
-    groups = [{"params": head, "lr": lr}]
-    if body:
-        groups.append({"params": body, "lr": lr * (cfg.finetune_body_lr_scale if frozen else 1.0)})
+    params = [p for n, p in model.named_parameters()  # in the model's order, as the optimiser keeps them
+              if not n.startswith("front_end.") and n.startswith(prefixes)]
+    groups = [{"params": params, "lr": lr}]
+    if frozen and body:  # the body's layers learn slower than the new head
+        groups = [{"params": head, "lr": lr}, {"params": body, "lr": lr * cfg.finetune_body_lr_scale}]
     opt = torch.optim.AdamW(groups, lr=lr, weight_decay=cfg.weight_decay)
     train_w, train_y = data.waves["train"], data.labels["train"]
     steps_per_epoch = math.ceil(len(train_w) / cfg.batch_size)
@@ -415,39 +366,6 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
     return out
 
 
-def evaluate(data_dir: Path, name: str, out_root: Path | None = None) -> dict:
-    """Accuracy of every model of set ``name`` on a folder-per-class dataset (all of it is test data).
-
-    Folders whose names are not classes of the set are ignored. Clips are analysed
-    whole (up to 30 s), as the app does, not cut to the training length.
-    """
-    from .pretrained import load_set
-
-    model_set = load_set(name, root=out_root)
-    data_dir = Path(data_dir)
-    items = [(f, c) for c in model_set.classes if (data_dir / c).is_dir()
-             for f in sorted((data_dir / c).iterdir()) if f.suffix.lower() in AUDIO_EXTENSIONS]
-    if not items:
-        raise ValueError(f"{data_dir} has no folders named after the classes {model_set.classes}.")
-    waves, kept, skipped = [], [], []
-    for f, c in items:
-        try:
-            waves.append(audio.load(f).waveform.view(1, 1, -1))
-            kept.append(c)
-        except audio.AudioError as e:  # one unusable clip should not hide the rest
-            skipped.append(f"{f.name}: {e}")
-    if not waves:
-        raise ValueError(f"none of the clips in {data_dir} could be read: {skipped[:3]}")
-    truth = torch.tensor([model_set.classes.index(c) for c in kept])
-    report = {}
-    for arch, model in model_set.models.items():
-        with torch.no_grad():
-            pred = torch.tensor([int(model(model.front_end(w)).argmax()) for w in waves])
-        report[arch] = metrics(pred, truth, model_set.classes)
-        report[arch]["skipped"] = skipped
-    return report
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m explainer.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, type=Path, help="generated set or folder-per-class dataset")
@@ -464,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="parent", default=None, metavar="SET",
                    help="fine-tune each model from this trained set (a new head on its body) instead of "
                         "training from scratch")
+    p.add_argument("--layers", choices=FINETUNE_LAYERS, default=None,
+                   help="with --from: what fine-tuning trains in every model: the new head, the last block and "
+                        "the head, or all layers (default: each architecture's own choice)")
     p.add_argument("--compare-scratch", action="store_true",
                    help="with --from: also train each model from scratch on the same clips, and print both")
     a = p.parse_args(argv)
@@ -495,16 +416,17 @@ def main(argv: list[str] | None = None) -> int:
     from .pretrained import PretrainedError
 
     try:
-        out = run(a.data, a.name, archs, cfg, a.out, parent=a.parent, compare_scratch=a.compare_scratch)
+        out = run(a.data, a.name, archs, cfg, a.out, parent=a.parent, compare_scratch=a.compare_scratch,
+                  layers=a.layers)
     except (ValueError, audio.AudioError, PretrainedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.parent:
         card = json.loads((out / "card.json").read_text())
-        print(f"{'model':16s} {'fine-tuned':>10s} {'seconds':>8s}" + ("  from scratch  seconds" if a.compare_scratch
-                                                                      else ""))
+        print(f"{'model':16s} {'layers':>6s} {'fine-tuned':>10s} {'seconds':>8s}"
+              + ("  from scratch  seconds" if a.compare_scratch else ""))
         for arch, m in card["models"].items():
-            line = f"{arch:16s} {m['test']['accuracy']:10.3f} {m['train_seconds']:8.1f}"
+            line = f"{arch:16s} {m['trained_layers']:>6s} {m['test']['accuracy']:10.3f} {m['train_seconds']:8.1f}"
             if "scratch" in m:
                 line += f"  {m['scratch']['test']['accuracy']:12.3f}  {m['scratch']['train_seconds']:7.1f}"
             print(line)

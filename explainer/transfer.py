@@ -17,11 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 ROLES = ("kick", "snare", "hat")
 # kits of the training clips, and the kits held out for scoring (none shares a sample with another);
@@ -102,7 +100,8 @@ def measure(data: Path, sets: Path, layers: tuple[str, ...] = ("head", "last", "
 
     archs = list_models()
     cfg = own_config(seed=seed)
-    runs = [(mode, {"layers": mode}) for mode in layers]
+    # a mode of None fine-tunes each architecture with its own default layers (its finetune_layers)
+    runs = [(mode or "default", {"layers": mode}) for mode in layers]
     result: dict = {}
     for label, how in runs + ([("scratch", None)] if scratch else []):
         name = f"drums-{label}-{seed}"
@@ -117,6 +116,24 @@ def measure(data: Path, sets: Path, layers: tuple[str, ...] = ("head", "last", "
         print(f"{label}: {result[label]['total_s']} s, held-out "
               + ", ".join(f"{a} {scores[a]['accuracy']:.2f}" for a in archs), file=sys.stderr, flush=True)
     return result
+
+
+def own_figures(seed: int = 0) -> dict:
+    """The bench's Your own sounds figures: seconds to fine-tune all six with their default layers, and to
+    train them from scratch, on :func:`drum_folders` clips; with the held-out accuracy of each."""
+    import tempfile
+
+    from .models import list_models
+    from .train import TrainConfig, model_settings
+
+    with tempfile.TemporaryDirectory(prefix="audio-explainer-own-") as tmp:
+        drum_folders(Path(tmp) / "clips", seed=seed)
+        r = measure(Path(tmp) / "clips", Path(tmp) / "sets", layers=(None,), seed=seed)
+    fine = r["default"]
+    return {"own_finetune_s": fine["total_s"], "own_scratch_s": r["scratch"]["total_s"],
+            "own_finetune_layers": {a: model_settings(a, TrainConfig())["finetune_layers"] for a in list_models()},
+            "own_held_out_accuracy": {a: {"fine-tuned": fine[a]["held_out"], "scratch": r["scratch"][a]["held_out"]}
+                                      for a in list_models()}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,12 +39,13 @@ def build_own_tab(set_dd: gr.Dropdown) -> None:
                 own_mic = gr.Audio(sources=["microphone"], type="filepath", label="…or record one")
                 own_add_btn = gr.Button("Add to this class")
             with gr.Column(scale=2, min_width=260):
-                own_zip_in = gr.File(file_types=[".zip"], label="…or one zip with a folder per class")
+                own_zip_in = gr.File(file_types=[".zip"], label="…or one zip with a folder per class",
+                                     elem_id="ae-own-zip")
                 own_counts = gr.Dataframe(headers=["class", "clips", "status"], interactive=False,
                                           label="Your clips")
                 own_compare = gr.Checkbox(True, label="Also train all six from scratch (about half a minute more)")
-                own_train_btn = gr.Button("Train", variant="primary")
-        own_board = gr.HTML("", padding=False)
+                own_train_btn = gr.Button("Train", variant="primary", elem_id="ae-own-train")
+        own_board = gr.HTML("", padding=False, elem_id="ae-own-board")
         own_table = gr.Dataframe(headers=OWN_HEADERS, interactive=False, label="Transfer versus scratch")
         own_plot = gr.Plot(show_label=False, label="Transfer versus scratch", format="png")
         own_md = gr.Markdown(elem_classes="ae-caption")
