@@ -57,19 +57,9 @@ from explainer.ui.live import (
     live_status,
     live_update,
 )
-from explainer.ui.own import RESULT_HEADERS as OWN_HEADERS
-from explainer.ui.own import (
-    can_save,
-    remove_orphans,
-    cell_matrix,
-    own_add,
-    own_cell,
-    own_classes,
-    own_restore,
-    own_save,
-    own_train,
-    own_zip,
-)
+from explainer.ui.heldout import compare_cell, matrix_update
+from explainer.ui.own import remove_orphans
+from explainer.ui.own_tab import build_own_tab
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
 from explainer.ui.unit import (make_unit_click, make_unit_layer, make_unit_move, make_unit_open, sandbox_view,
@@ -89,14 +79,9 @@ THEME = gr.themes.Default(
     font_mono=["Consolas", "DejaVu Sans Mono", "Menlo", "monospace"],
 )
 
-def own_train_page(own, compare, progress=gr.Progress()):
-    """Train on the visitor's clips, with the page's progress bar."""
-    return own_train(own, compare, progress=progress)
-
-
-def own_cell_page(own, arch, evt: gr.SelectData):
-    """A click on the held-out matrix of the visitor's set: that cell's clips."""
-    return own_cell(own, arch, evt)
+def compare_cell_page(session, arch, evt: gr.SelectData):
+    """A click on the Compare view's held-out matrix: the bundled clips of that cell."""
+    return compare_cell(session, arch, evt)
 
 
 UNIT_HELP = ("Every number in a feature map is the output of one unit. Pick a layer and a position, or click a "
@@ -194,6 +179,13 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                 metrics_df = gr.Dataframe(headers=story.METRICS_HEADERS, interactive=False)
                 conf_dd = gr.Dropdown([], label="Confusion matrix of", interactive=True, visible=False)
                 conf_plot = gr.Plot(show_label=False, label="Confusion matrix", format="png", visible=False)
+                conf_cells = gr.Dataframe(interactive=False, visible=False, elem_id="ae-conf-cells",
+                                          label="The held-out clips as numbers "
+                                          "(rows: the true class): click one to hear clips behind it")
+                conf_cells_md = gr.Markdown(elem_classes="ae-caption", visible=False)
+                with gr.Row(visible=False) as conf_listen:
+                    conf_cell_dd = gr.Dropdown([], label="Bundled clips in this cell", interactive=True)
+                    conf_cell_audio = gr.Audio(type="filepath", interactive=False, label="Listen")
 
         with gr.Tab("Live", id="live"):
             gr.Markdown("Listen live: press **Record** and speak, clap or whistle. The picture scrolls through the "
@@ -311,45 +303,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
             hear_md = gr.Markdown(NOT_YET, elem_classes="ae-caption")
             hear_plot = gr.Plot(show_label=False, label="Which cells are kept", format="png")
 
-        with gr.Tab("Your own sounds", id="own"):
-            gr.Markdown("Teach all six models your own sounds. Name 2–6 classes, give each at least 5 clips "
-                        "(record them, upload files, or upload one zip with a folder per class: `dog/1.wav`, "
-                        "`cat/1.wav`, ...), and press Train. Each model is **fine-tuned** from the shipped set: its "
-                        "body keeps what it learnt, and a new last layer learns your classes. Side by side, the same "
-                        "six are trained **from scratch**. Your clips and sets stay in this browser session; they "
-                        "are deleted when it ends.", elem_classes="ae-caption")
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=3, min_width=300):
-                    own_names = gr.Textbox(label="Your classes, separated by commas", placeholder="dog, cat, bird")
-                    own_names_btn = gr.Button("Use these classes")
-                    own_class = gr.Dropdown([], label="Add clips to the class", interactive=True)
-                    own_files = gr.File(file_count="multiple", file_types=["audio"], label="Audio files")
-                    own_mic = gr.Audio(sources=["microphone"], type="filepath", label="…or record one")
-                    own_add_btn = gr.Button("Add to this class")
-                with gr.Column(scale=2, min_width=260):
-                    own_zip_in = gr.File(file_types=[".zip"], label="…or one zip with a folder per class")
-                    own_counts = gr.Dataframe(headers=["class", "clips", "status"], interactive=False,
-                                              label="Your clips")
-                    own_compare = gr.Checkbox(True, label="Also train all six from scratch (about half a minute more)")
-                    own_train_btn = gr.Button("Train", variant="primary")
-            own_table = gr.Dataframe(headers=OWN_HEADERS, interactive=False, label="Transfer versus scratch")
-            own_plot = gr.Plot(show_label=False, label="Transfer versus scratch", format="png")
-            own_md = gr.Markdown(elem_classes="ae-caption")
-            with gr.Accordion("Listen to the held-out clips, cell by cell", open=True):
-                own_arch = gr.Dropdown([(models.title(x), x) for x in ARCHS], value=ARCHS[0], label="Model",
-                                       interactive=True)
-                own_matrix = gr.Dataframe(interactive=False, label="Held-out confusion matrix (rows: the true "
-                                          "class): click a number to hear its clips")
-                own_cell_md = gr.Markdown(elem_classes="ae-caption")
-                with gr.Row():
-                    own_cell_dd = gr.Dropdown([], label="Clips in this cell", interactive=True)
-                    own_cell_audio = gr.Audio(type="filepath", interactive=False, label="Listen")
-            with gr.Row():
-                own_download = gr.File(label="Your set (safetensors + card), to keep", interactive=False)
-                own_restore_in = gr.File(file_types=[".zip"], label="Bring back a set you downloaded")
-            own_restore_md = gr.Markdown()
-            own_save_btn = gr.Button("Save into pretrained/ (this computer only)", visible=can_save())
-            own_state = gr.State(None, time_to_live=3600, delete_callback=lambda own: own.close() if own else None)
+        build_own_tab(set_dd)
 
         with gr.Tab("Export", id="export") as tab_export:
             gr.Markdown("Download everything this analysis found: the JSON report (the same as "
@@ -365,6 +319,7 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
     analysis_inputs = [audio_in, set_dd, methods_cb]
     analysis_outputs = [session_state, headline, report_json]
     listen_outputs = [wave_plot, wave_md, mel_plot, mel_md, lfcc_plot, lfcc_md, sizes_df, sizes_md]
+    cells_outputs = [conf_cells, conf_cells_md, conf_listen]
     compare_outputs = [pred_plot, timeline_method, timeline_plot, timeline_md, tcn_plot, tcn_md, metrics_df,
                        metrics_md, conf_dd, conf_plot]
 
@@ -410,6 +365,8 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                       show_progress_on=[timeline_plot])
                 .then(render_compare, [session_state, timeline_method], compare_outputs, api_name="render_compare",
                       api_visibility="undocumented")
+                .then(matrix_update, [session_state, conf_dd], cells_outputs, api_name="render_compare_cells",
+                      api_visibility="undocumented")
                 .then(refresh_open, refresh_inputs, refresh_outputs, api_name="refresh_open_view",
                       api_visibility="undocumented"))
 
@@ -445,6 +402,12 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
     timeline_method.input(render_timeline, [session_state, timeline_method], [timeline_plot, timeline_md],
                           api_name="timeline")
     conf_dd.input(render_confusion, [session_state, conf_dd], [conf_plot], api_name="confusion")
+    conf_dd.input(matrix_update, [session_state, conf_dd], cells_outputs, api_name="confusion_cells",
+                  api_visibility="undocumented")
+    conf_cells.select(compare_cell_page, [session_state, conf_dd], [conf_cell_dd, conf_cell_audio, conf_cells_md],
+                      api_name="confusion_cell", api_visibility="undocumented")
+    conf_cell_dd.input(lambda path: path, [conf_cell_dd], [conf_cell_audio], api_name="confusion_cell_clip",
+                       api_visibility="undocumented")
     agree_btn.click(agree, [session_state, agree_dd], [agree_plot, agree_md], api_name="agreement",
                     concurrency_id="models", concurrency_limit=MODEL_SLOTS)
     curves_btn.click(check_every_map, [session_state], [curves_df, curves_md], api_name="curves",
@@ -516,26 +479,6 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
                     js="(state, seconds) => { document.querySelector('#ae-live-mic .stop-button')?.click();"
                        " return [state, seconds]; }")
 
-    own_names_btn.click(own_classes, [own_state, own_names], [own_state, own_class, own_counts], api_name="own_classes",
-                        api_visibility="undocumented")
-    own_add_btn.click(own_add, [own_state, own_class, own_files, own_mic], [own_state, own_counts, own_files, own_mic],
-                      api_name="own_add", api_visibility="undocumented")
-    own_zip_in.upload(own_zip, [own_state, own_zip_in], [own_state, own_names, own_class, own_counts],
-                      api_name="own_zip", api_visibility="undocumented")
-    own_train_btn.click(own_train_page, [own_state, own_compare], [own_state, own_table, own_plot, own_md,
-                                                                     own_download, set_dd],
-                        api_name="own_train", api_visibility="undocumented", concurrency_id="training",
-                        concurrency_limit=1, show_progress_on=[own_table]).then(
-        cell_matrix, [own_state, own_arch], [own_matrix], api_name="own_matrix_after", api_visibility="undocumented")
-    own_arch.change(cell_matrix, [own_state, own_arch], [own_matrix], api_name="own_matrix",
-                    api_visibility="undocumented")
-    own_matrix.select(own_cell_page, [own_state, own_arch], [own_cell_dd, own_cell_audio, own_cell_md],
-                      api_name="own_cell", api_visibility="undocumented")
-    own_cell_dd.input(lambda path: path, [own_cell_dd], [own_cell_audio], api_name="own_cell_clip",
-                      api_visibility="undocumented")
-    own_restore_in.upload(own_restore, [own_state, own_restore_in], [own_state, own_restore_md, set_dd],
-                          api_name="own_restore", api_visibility="undocumented")
-    own_save_btn.click(own_save, [own_state], [own_restore_md], api_name="own_save", api_visibility="undocumented")
 
     export_btn.click(export_files, [session_state], [export_json, export_zip], api_name="export",
                      concurrency_id="models", concurrency_limit=MODEL_SLOTS)

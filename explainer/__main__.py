@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="only the soak: many visitors, each a new session, against the real app (memory, temp files)")
     b.add_argument("--visitors", type=int, default=300, help="visitors in the soak (default 300)")
     b.add_argument("--cache-mb", type=float, default=None, help="the soak server's EXPLAINER_CACHE_MB")
+    b.add_argument("--own", action="store_true",
+                   help="only the Your own sounds budgets: fine-tune and train from scratch all six on real drum clips")
     args = parser.parse_args(argv)
     try:
         if args.command == "analyze":

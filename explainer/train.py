@@ -20,14 +20,14 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import confusion_matrix
 from tqdm import tqdm
 
 from . import audio
 from .features import DEFAULT as FEATURES
 from .models import build, list_models, model_class
 from .pretrained import PRETRAINED_DIR, save_weights, set_dir
-from .trainset import AUDIO_EXTENSIONS, Dataset, augment, freq_shift, load_dataset, sequence_labels, speed
+from .scoring import evaluate, frame_accuracy, metrics, origin_metrics, predict  # noqa: F401 (the trainer's API)
+from .trainset import Dataset, augment, freq_shift, load_dataset, sequence_labels, speed
 
 
 @dataclass
@@ -71,71 +71,31 @@ class TrainConfig:
     # on the 2 development cores, 1.4x (TCN) to 3x (beginner CNN, full-width LFCC CNN) faster steps
     autocast_bf16: bool = True
     split_fractions: tuple[float, float] = (0.7, 0.15)  # train and val shares of a folder dataset
-    # fine-tuning a trained set's models on new classes (run(..., parent=...)): only the new head learns,
-    # so a higher rate and a few epochs are enough
+    # fine-tuning a trained set's models on new classes (run(..., parent=...)): the new head learns at
+    # this higher rate for a few epochs; what else learns is each architecture's ``finetune_layers``
     finetune_lr: float = 1e-2
     finetune_epochs: int = 60
+    # the rate of the body's layers that fine-tuning trains ("last" or "all"), relative to the head's:
+    # they already hold what the parent learnt, and a rate as high as a new head's would wash it out
+    finetune_body_lr_scale: float = 0.1
+    finetune_layers: dict[str, str] = field(default_factory=dict)  # by architecture: "head", "last" or "all"
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, waves: torch.Tensor, batch: int = 32) -> torch.Tensor:
-    """Class index predicted for each clip in ``(N, 1, samples)``."""
-    model.eval()
-    out = [model(model.front_end(waves[i : i + batch])).argmax(1) for i in range(0, len(waves), batch)]
-    return torch.cat(out)
-
-
-def metrics(pred: torch.Tensor, true: torch.Tensor, classes: list[str]) -> dict:
-    """Accuracy, per-class recall and the confusion matrix (rows: true class)."""
-    # labels= gives every class its row and column, also those the clips do not hold
-    conf = confusion_matrix(true.numpy(), pred.numpy(), labels=range(len(classes)))
-    recall = {c: float(conf[i, i] / conf[i].sum()) if conf[i].sum() else None for i, c in enumerate(classes)}
-    return {"accuracy": round((pred == true).float().mean().item(), 4),
-            "per_class_recall": {c: None if r is None else round(r, 4) for c, r in recall.items()},
-            "confusion": conf.tolist(), "n": int(len(true))}
-
-
-def origin_metrics(pred: torch.Tensor, true: torch.Tensor, origins: list[str], sources: list[str],
-                   classes: list[str]) -> dict:
-    """The test metrics of real recordings and of synthetic clips, each on its own.
-
-    Returns:
-        ``{"real": metrics, "synthetic": metrics, "real_by_package": {package: accuracy}}``,
-        only the parts the split holds clips for; empty for folder datasets.
-    """
-    out: dict = {}
-    for origin in ("synthetic", "real"):
-        keep = torch.tensor([o == origin for o in origins], dtype=torch.bool)
-        if keep.any():
-            out[origin] = metrics(pred[keep], true[keep], classes)
-    packages = sorted({s.split(":")[0] for s, o in zip(sources, origins) if o == "real"})
-    if packages:
-        out["real_by_source"] = {}
-        for package in packages:
-            keep = torch.tensor([o == "real" and s.split(":")[0] == package for s, o in zip(sources, origins)])
-            out["real_by_source"][package] = {"accuracy": round((pred[keep] == true[keep]).float().mean().item(), 4),
-                                              "n": int(keep.sum())}
-    return out
-
-
-@torch.no_grad()
-def frame_accuracy(model: torch.nn.Module, waves: torch.Tensor, frame_labels: torch.Tensor) -> float:
-    """Share of labelled frames of sequence clips that a frame-level model classifies correctly."""
-    model.eval()
-    pred = model.frame_logits(model.front_end(waves)).argmax(1)
-    mask = frame_labels >= 0
-    return round((pred[mask] == frame_labels[mask]).float().mean().item(), 4)
+# what fine-tuning from a trained set may train: the new head only, the block nearest the output as
+# well (the model class's ``finetune_block``), or every layer
+FINETUNE_LAYERS = ("head", "last", "all")
 
 
 def model_settings(arch: str, cfg: TrainConfig) -> dict:
     """One architecture's training settings: its class's ``training`` overrides, then the run's.
 
     Returns ``epoch_scale``, ``crop_seconds`` (``None``: whole clips), ``ema_decay``
-    (``None``: no averaging), ``lr_scale`` and ``channels_last``.
+    (``None``: no averaging), ``lr_scale``, ``channels_last`` and ``finetune_layers``.
     """
-    out = {"epoch_scale": 1.0, "crop_seconds": None, "ema_decay": None, "lr_scale": 1.0, "channels_last": False}
+    out = {"epoch_scale": 1.0, "crop_seconds": None, "ema_decay": None, "lr_scale": 1.0, "channels_last": False,
+           "finetune_layers": "head"}
     out.update(getattr(model_class(arch), "training", {}))
-    for key in ("epoch_scale", "crop_seconds", "ema_decay"):
+    for key in ("epoch_scale", "crop_seconds", "ema_decay", "finetune_layers"):
         if arch in getattr(cfg, key):
             out[key] = getattr(cfg, key)[arch]
     return out
@@ -158,13 +118,25 @@ def from_parent(arch: str, parent: torch.nn.Module, n_classes: int) -> torch.nn.
     return model
 
 
+def trained_prefixes(model: torch.nn.Module, layers: str) -> tuple[str, ...]:
+    """Parameter-name prefixes that fine-tuning with ``layers`` (:data:`FINETUNE_LAYERS`) trains."""
+    if layers not in FINETUNE_LAYERS:
+        raise ValueError(f"layers must be one of {FINETUNE_LAYERS}, got {layers!r}")
+    if layers == "all":
+        return ("",)
+    return ("head.",) + (tuple(f"{b}." for b in model.finetune_block) if layers == "last" else ())
+
+
 def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Module | None = None,
-              layers: str = "head") -> tuple[torch.nn.Module, dict]:
+              layers: str | None = None, on_epoch=None) -> tuple[torch.nn.Module, dict]:
     """Train one architecture with AdamW, a cosine schedule and early stopping on validation accuracy.
 
     With ``parent`` (the same architecture from a trained set), the model starts from its
-    weights (:func:`from_parent`) and, with ``layers="head"``, only the new classifier head
-    learns: the body keeps its weights and its BatchNorm statistics (transfer learning).
+    weights (:func:`from_parent`) and fine-tunes ``layers`` (:data:`FINETUNE_LAYERS`; ``None``:
+    the architecture's ``finetune_layers``). With ``"head"`` only the new classifier head learns;
+    with ``"last"`` or ``"all"`` those body layers learn too, at ``finetune_body_lr_scale`` times
+    the head's rate. A fine-tuned body keeps its BatchNorm statistics (transfer learning).
+    ``on_epoch(epoch, max_epochs, val_accuracy)`` hears about every finished epoch.
     """
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -173,20 +145,29 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     own = model_settings(arch, cfg)
     channels_last = own["channels_last"]
     lr = cfg.lr * own["lr_scale"]
-    frozen = parent is not None and layers == "head"
-    params = [p for n, p in model.named_parameters()
-              if not n.startswith("front_end.") and (not frozen or n.startswith("head."))]
+    frozen = parent is not None  # a fine-tuned body keeps its BatchNorm statistics
+    layers = "all" if parent is None else (layers or own["finetune_layers"])
+    prefixes = trained_prefixes(model, layers)
+    head = [p for n, p in model.named_parameters() if n.startswith("head.")]
+    body = [p for n, p in model.named_parameters()
+            if not n.startswith(("front_end.", "head.")) and n.startswith(prefixes)]
     if frozen:
         for n, p in model.named_parameters():
-            p.requires_grad_(n.startswith("head."))
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+            p.requires_grad_(not n.startswith("front_end.") and n.startswith(prefixes))
+    params = [p for n, p in model.named_parameters()  # in the model's order, as the optimiser keeps them
+              if not n.startswith("front_end.") and n.startswith(prefixes)]
+    groups = [{"params": params, "lr": lr}]
+    if frozen and body:  # the body's layers learn slower than the new head
+        groups = [{"params": head, "lr": lr}, {"params": body, "lr": lr * cfg.finetune_body_lr_scale}]
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=cfg.weight_decay)
     train_w, train_y = data.waves["train"], data.labels["train"]
     steps_per_epoch = math.ceil(len(train_w) / cfg.batch_size)
     scale = own["epoch_scale"]  # a longer schedule keeps its early-stop floor and patience in proportion
     max_epochs, min_epochs = max(1, round(cfg.max_epochs * scale)), round(cfg.min_epochs * scale)
     patience = max(1, round(cfg.patience * scale))
     total = steps_per_epoch * max_epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total,
+                                                pct_start=0.15)
     crop = own["crop_seconds"]
     crop = int(crop * audio.SAMPLE_RATE) if crop else None
     seq = data.sequences.get("train") if model.frame_level else None
@@ -237,6 +218,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                         "val_accuracy": round(val_acc, 4)})
         print(f"{arch} epoch {epoch + 1}: loss {total_loss / steps_per_epoch:.3f}, val acc {val_acc:.3f}"
               f" ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, max_epochs, val_acc)
         if score > best_score:
             best, best_score, best_epoch, stale = copy.deepcopy(judged.state_dict()), score, epoch + 1, 0
         else:
@@ -248,7 +231,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
-            "epoch_scale": scale, "trained_layers": "head" if frozen else "all",
+            "epoch_scale": scale, "trained_layers": layers,
             "trained_params": sum(p.numel() for p in params)}
     return model, info
 
@@ -279,15 +262,22 @@ def finetune_config(cfg: TrainConfig) -> TrainConfig:
 
 
 def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root: Path | None = None,
-        parent: str | None = None, compare_scratch: bool = False, progress=None) -> Path:
+        parent: str | None = None, compare_scratch: bool = False, progress=None, events=None,
+        layers: str | None = None) -> Path:
     """Train ``archs`` on ``data_dir`` and write weights and ``card.json`` to ``out_root/name``.
 
     With ``parent`` (a set under ``out_root``, or the shipped folder), each model is fine-tuned from
-    that set's model of the same architecture: only a new head learns (:func:`train_one`), and the
-    card records the parent and the layers trained. With ``compare_scratch`` as well, each
-    architecture is also trained from random weights on the same clips and scored on the same
-    held-out clips; the card keeps that model's scores and time under ``scratch`` (its weights are
-    not kept). ``progress(fraction, text)`` hears about each model as it starts.
+    that set's model of the same architecture (:func:`train_one`: a new head, and the body layers of
+    each architecture's ``finetune_layers``, or of ``layers`` for all of them), and the card records
+    the parent and the layers trained. With ``compare_scratch`` as well, each architecture is also
+    trained from random weights on the same clips and scored on the same held-out clips; the card
+    keeps that model's scores and time under ``scratch`` (its weights are not kept).
+
+    Progress goes to two optional listeners: ``progress(fraction, text)`` hears about each model
+    as it starts; ``events(event)`` hears about every run and epoch, as dicts with ``arch``,
+    ``run`` (``"fine-tuned"`` or ``"scratch"``), ``state`` (``"waiting"``, ``"epoch"`` or
+    ``"done"``) and, by state, ``epoch``, ``epochs``, ``val_accuracy``, ``seconds``, ``accuracy``
+    (held out) and ``layers``. An exception raised by a listener stops the run there.
     """
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -314,26 +304,48 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
         missing = [a for a in archs if a not in parent_set.models]
         if missing:
             raise ValueError(f"the set {parent!r} has no {missing}; fine-tune only the architectures it holds")
-        card["fine_tuned_from"] = {"set": parent, "classes": parent_set.classes, "trained_layers": "head",
-                                   "settings": {"lr": cfg.finetune_lr, "max_epochs": cfg.finetune_epochs}}
-    steps = len(archs) * (2 if parent_set is not None and compare_scratch else 1)
-    done = 0
+        card["fine_tuned_from"] = {
+            "set": parent, "classes": parent_set.classes,
+            "trained_layers": {a: layers or model_settings(a, cfg)["finetune_layers"] for a in archs},
+            "settings": {"lr": cfg.finetune_lr, "max_epochs": cfg.finetune_epochs,
+                         "body_lr_scale": cfg.finetune_body_lr_scale}}
+    kinds = ["fine-tuned" if parent_set is not None else "trained"] + (
+        ["scratch"] if parent_set is not None and compare_scratch else [])
+    tell = events or (lambda event: None)
+    for arch in archs:
+        for kind in kinds:
+            tell({"arch": arch, "run": kind, "state": "waiting"})
+    steps, done = len(archs) * len(kinds), 0
+
+    def one(arch: str, kind: str) -> tuple[torch.nn.Module, dict, dict]:
+        def on_epoch(epoch, epochs, val_acc):
+            tell({"arch": arch, "run": kind, "state": "epoch", "epoch": epoch, "epochs": epochs,
+                  "val_accuracy": round(val_acc, 4), "seconds": round(time.time() - t_start, 1)})
+
+        t_start = time.time()
+        if kind == "fine-tuned":
+            model, info = train_one(arch, data, finetune_config(cfg), parent=parent_set.models[arch], layers=layers,
+                                    on_epoch=on_epoch)
+        else:
+            model, info = train_one(arch, data, cfg, on_epoch=on_epoch)
+        scores = _score(model, data)
+        tell({"arch": arch, "run": kind, "state": "done", "epoch": info["epochs_run"],
+              "best_epoch": info["best_epoch"], "seconds": info["train_seconds"], "accuracy": scores["accuracy"],
+              "layers": info["trained_layers"]})
+        return model, info, scores
+
     for arch in archs:
         if progress is not None:
             progress(done / steps, f"{arch}: {'fine-tuning' if parent_set is not None else 'training'}")
-        if parent_set is not None:
-            model, info = train_one(arch, data, finetune_config(cfg), parent=parent_set.models[arch])
-        else:
-            model, info = train_one(arch, data, cfg)
+        model, info, m = one(arch, kinds[0])
         done += 1
-        m = _score(model, data)
         scratch = None
-        if parent_set is not None and compare_scratch:
+        if len(kinds) == 2:
             if progress is not None:
                 progress(done / steps, f"{arch}: from scratch")
-            from_scratch, scratch_info = train_one(arch, data, cfg)
+            _, scratch_info, scratch_scores = one(arch, "scratch")
             done += 1
-            scratch = {"test": _score(from_scratch, data), "train_seconds": scratch_info["train_seconds"],
+            scratch = {"test": scratch_scores, "train_seconds": scratch_info["train_seconds"],
                        "epochs_run": scratch_info["epochs_run"], "best_epoch": scratch_info["best_epoch"]}
         x = model.front_end(torch.zeros(1, 1, int(cfg.clip_seconds * audio.SAMPLE_RATE)))
         card["models"][arch] = {
@@ -354,39 +366,6 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
     return out
 
 
-def evaluate(data_dir: Path, name: str, out_root: Path | None = None) -> dict:
-    """Accuracy of every model of set ``name`` on a folder-per-class dataset (all of it is test data).
-
-    Folders whose names are not classes of the set are ignored. Clips are analysed
-    whole (up to 30 s), as the app does, not cut to the training length.
-    """
-    from .pretrained import load_set
-
-    model_set = load_set(name, root=out_root)
-    data_dir = Path(data_dir)
-    items = [(f, c) for c in model_set.classes if (data_dir / c).is_dir()
-             for f in sorted((data_dir / c).iterdir()) if f.suffix.lower() in AUDIO_EXTENSIONS]
-    if not items:
-        raise ValueError(f"{data_dir} has no folders named after the classes {model_set.classes}.")
-    waves, kept, skipped = [], [], []
-    for f, c in items:
-        try:
-            waves.append(audio.load(f).waveform.view(1, 1, -1))
-            kept.append(c)
-        except audio.AudioError as e:  # one unusable clip should not hide the rest
-            skipped.append(f"{f.name}: {e}")
-    if not waves:
-        raise ValueError(f"none of the clips in {data_dir} could be read: {skipped[:3]}")
-    truth = torch.tensor([model_set.classes.index(c) for c in kept])
-    report = {}
-    for arch, model in model_set.models.items():
-        with torch.no_grad():
-            pred = torch.tensor([int(model(model.front_end(w)).argmax()) for w in waves])
-        report[arch] = metrics(pred, truth, model_set.classes)
-        report[arch]["skipped"] = skipped
-    return report
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m explainer.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, type=Path, help="generated set or folder-per-class dataset")
@@ -403,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="parent", default=None, metavar="SET",
                    help="fine-tune each model from this trained set (a new head on its body) instead of "
                         "training from scratch")
+    p.add_argument("--layers", choices=FINETUNE_LAYERS, default=None,
+                   help="with --from: what fine-tuning trains in every model: the new head, the last block and "
+                        "the head, or all layers (default: each architecture's own choice)")
     p.add_argument("--compare-scratch", action="store_true",
                    help="with --from: also train each model from scratch on the same clips, and print both")
     a = p.parse_args(argv)
@@ -434,16 +416,17 @@ def main(argv: list[str] | None = None) -> int:
     from .pretrained import PretrainedError
 
     try:
-        out = run(a.data, a.name, archs, cfg, a.out, parent=a.parent, compare_scratch=a.compare_scratch)
+        out = run(a.data, a.name, archs, cfg, a.out, parent=a.parent, compare_scratch=a.compare_scratch,
+                  layers=a.layers)
     except (ValueError, audio.AudioError, PretrainedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.parent:
         card = json.loads((out / "card.json").read_text())
-        print(f"{'model':16s} {'fine-tuned':>10s} {'seconds':>8s}" + ("  from scratch  seconds" if a.compare_scratch
-                                                                      else ""))
+        print(f"{'model':16s} {'layers':>6s} {'fine-tuned':>10s} {'seconds':>8s}"
+              + ("  from scratch  seconds" if a.compare_scratch else ""))
         for arch, m in card["models"].items():
-            line = f"{arch:16s} {m['test']['accuracy']:10.3f} {m['train_seconds']:8.1f}"
+            line = f"{arch:16s} {m['trained_layers']:>6s} {m['test']['accuracy']:10.3f} {m['train_seconds']:8.1f}"
             if "scratch" in m:
                 line += f"  {m['scratch']['test']['accuracy']:12.3f}  {m['scratch']['train_seconds']:7.1f}"
             print(line)

@@ -46,20 +46,43 @@ def child(tiny_set, tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_fine_tuning_writes_a_set_that_names_its_parent(child, tiny_set):
     card = json.loads((child / "card.json").read_text())
-    assert card["fine_tuned_from"]["set"] == "tiny" and card["fine_tuned_from"]["trained_layers"] == "head"
+    expected = {a: train.model_settings(a, train.TrainConfig())["finetune_layers"] for a in list_models()}
+    assert card["fine_tuned_from"]["set"] == "tiny" and card["fine_tuned_from"]["trained_layers"] == expected
     assert card["fine_tuned_from"]["classes"] == pretrained.load_set("tiny", root=child.parent).classes
     assert card["classes"] == ["high", "low"]
     loaded = pretrained.load_set("child", root=child.parent)
     parent = pretrained.load_set("tiny", root=child.parent)
     assert list(loaded.models) == list_models()
     for arch, entry in card["models"].items():
-        head = sum(p.numel() for n, p in loaded.models[arch].named_parameters() if n.startswith("head."))
-        assert entry["trained_layers"] == "head" and entry["trained_params"] == head
+        trained = train.trained_prefixes(loaded.models[arch], expected[arch])
+        learnt = sum(p.numel() for n, p in loaded.models[arch].named_parameters() if n.startswith(trained))
+        assert entry["trained_layers"] == expected[arch] and entry["trained_params"] == learnt
         assert 0.0 <= entry["scratch"]["test"]["accuracy"] <= 1.0 and entry["scratch"]["train_seconds"] >= 0
-        body = {k: v for k, v in parent.models[arch].state_dict().items() if not k.startswith(("head.", "front_end."))}
+        body = {k: v for k, v in parent.models[arch].state_dict().items()
+                if not k.startswith(("head.", "front_end.")) and not k.startswith(trained)}
         mine = loaded.models[arch].state_dict()
-        for k, v in body.items():  # the body is the parent's, untouched (BatchNorm statistics included)
+        assert body or expected[arch] == "all"
+        for k, v in body.items():  # the rest of the body is the parent's, untouched (BatchNorm statistics included)
             torch.testing.assert_close(mine[k], v, msg=f"{arch}: {k} changed")
+
+
+@pytest.mark.slow
+def test_fine_tuning_the_last_block_trains_it_and_nothing_below(tiny_set, tmp_path):
+    from explainer.trainset import load_dataset
+
+    parent = pretrained.load_set("tiny", root=tiny_set.parent)
+    cfg = train.finetune_config(train.TrainConfig(max_epochs=2, clip_seconds=1.0, batch_size=8, finetune_epochs=2))
+    data = load_dataset(_two_tones(tmp_path / "d"), cfg)
+    for arch in ("spectrogram_cnn", "spectrogram_vit"):
+        model, info = train.train_one(arch, data, cfg, parent=parent.models[arch], layers="last")
+        block = train.trained_prefixes(model, "last")
+        assert info["trained_layers"] == "last" and len(block) > 1
+        assert info["trained_params"] == sum(p.numel() for n, p in model.named_parameters() if n.startswith(block))
+        old, new = parent.models[arch].state_dict(), model.state_dict()
+        moved = {k for k in old if not k.startswith(("head.", "front_end.")) and not torch.equal(old[k], new[k])}
+        assert moved and all(k.startswith(block) for k in moved), f"{arch}: {sorted(moved)[:3]}"
+    with pytest.raises(ValueError, match="layers must be one of"):
+        train.train_one("tcn", data, cfg, parent=parent.models["tcn"], layers="middle")
 
 
 def test_compare_scratch_needs_a_parent(tmp_path):
@@ -180,9 +203,20 @@ def test_the_page_trains_a_private_set_from_the_shipped_one(tmp_path):
         for cls in ("low", "high"):
             for f in sorted((data / cls).iterdir()):
                 own.add_clip(cls, str(f))
-        own, rows, chart, note, download, menu = own_mod.own_train(own, compare=False)
+        from explainer import plots
+        from explainer.ui import own_train
+
+        steps = list(own_train.own_train_steps(own, compare=False))
+        own, rows, chart, note, download, menu, panel = steps[-1]
         assert [r[0] for r in rows] and len(rows) == len(list_models())
-        assert all(r[5].startswith("head") and r[3] == "—" for r in rows)  # no scratch run was asked for
+        assert all(r[3] == "—" for r in rows)  # no scratch run was asked for
+        # the panel was redrawn while each model trained: one bar per model, showing its epochs, then done
+        panels = [s[-1] for s in steps[:-1]]
+        for arch in list_models():
+            title = plots.model_title(arch)
+            assert any(f"{title}</div><div class=\"ae-run ae-run-finetuned ae-run-epoch\"" in p for p in panels), arch
+        assert "6 of 6 runs done" in panel and panel.count("ae-run-done") == len(list_models())
+        assert "6 of 6 runs done" not in panels[0] and panels[0].count("ae-run-waiting") == len(list_models())
         assert "sound-types" in note and chart is not None
         name = menu["value"]
         assert name.startswith("mine-") and name in [v for _, v in menu["choices"]]
@@ -190,6 +224,37 @@ def test_the_page_trains_a_private_set_from_the_shipped_one(tmp_path):
         assert pretrained.import_zip(Path(download).read_bytes(), tmp_path / "back", "back") == "back"
     finally:
         own.close()
+
+
+def test_the_progress_panel_draws_one_bar_per_model_and_run():
+    from explainer.ui.own_progress import TrainingBoard, train_live
+
+    board = TrainingBoard({"tcn": "TCN", "spectrogram_vit": "ViT"}, ["fine-tuned", "scratch"])
+
+    def work(events):  # what train.run tells its listener, for two models and two runs each
+        for arch in ("tcn", "spectrogram_vit"):
+            for run in ("fine-tuned", "scratch"):
+                events({"arch": arch, "run": run, "state": "waiting"})
+        events({"arch": "tcn", "run": "fine-tuned", "state": "epoch", "epoch": 3, "epochs": 12, "val_accuracy": 0.5,
+                "seconds": 1.2})
+        events({"arch": "tcn", "run": "fine-tuned", "state": "done", "epoch": 9, "best_epoch": 5, "seconds": 2.5,
+                "accuracy": 0.75, "layers": "last"})
+        events({"arch": "tcn", "run": "elsewhere", "state": "epoch", "epoch": 1, "epochs": 2})  # not on the board
+        return "the set"
+
+    steps = list(train_live(board, work, min_interval_s=0.0))
+    assert steps[-1][1] == "the set" and all(result is None for _, result in steps[:-1])
+    panels = [panel for panel, _ in steps]
+    assert any('style="width:25%"' in p and "epoch 3 of 12 · 50% on its check clips" in p for p in panels)
+    last = panels[-1]
+    assert "1 of 4 runs done" in last and "done · 75% held out · 2.5 s · best epoch 5 of 9 (last block + head)" in last
+    assert last.count("ae-run-waiting") == 3 and last.count('class="ae-runs-row"') == 2
+
+    def broken(events):
+        raise ValueError("no clips")
+
+    with pytest.raises(ValueError, match="no clips"):
+        list(train_live(TrainingBoard({"tcn": "TCN"}, ["fine-tuned"]), broken))
 
 
 def test_a_confusion_cell_lists_its_held_out_clips(tmp_path):

@@ -259,7 +259,7 @@ def test_unit_api_and_view_on_an_analysed_clip(tiny_set_session):
             ui_unit.unit_api(session, *bad)
     with pytest.raises(gr.Error, match="Analyse a clip first"):
         ui_unit.unit_api(None, "waveform_cnn", "wide_conv.0", "0, 0")
-    for arch in session.analysis.models:
+    for arch in session.analysis().models:
         out = ui_unit.make_unit_open(arch)(session)
         picture, html_text = out[4], out[6]
         assert picture.ndim == 3 and picture.shape[2] == 3
@@ -279,4 +279,4 @@ def tiny_set_session():
     from explainer.ui.sessions import Session, get_set
 
     clip = audio.load((16000, tone_and_noise(2.0, seed=5).reshape(-1).numpy()))
-    return Session(analysis.analyze(clip, get_set("untrained"), faithfulness=False))
+    return Session.of(analysis.analyze(clip, get_set("untrained"), faithfulness=False))

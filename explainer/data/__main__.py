@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 
-from .config import DataConfig
+from .config import SPLITS, DataConfig
 from .generate import generate, write_examples
 from .sources import build_inventory
 from .tools import MissingToolError
@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", help="comma-separated subset of classes (default: all six)")
     parser.add_argument("--no-real", action="store_true",
                         help="synthetic sources only (no recordings from Debian packages)")
+    parser.add_argument("--splits", default=",".join(SPLITS),
+                        help="comma-separated splits to write (default: train,val,test); "
+                             "--splits test remakes only the held-out clips")
     parser.add_argument("--list-sources", action="store_true",
                         help="print which sources each split holds (the held-out table), as JSON")
     args = parser.parse_args(argv)
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {len(paths)} files to {args.examples}")
         if args.out:
             t0 = time.perf_counter()
-            manifest = generate(args.out, config)
+            manifest = generate(args.out, config,
+                                tuple(s.strip() for s in args.splits.split(",") if s.strip()))
             print(f"wrote {manifest} in {time.perf_counter() - t0:.1f} s")
     except (MissingToolError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

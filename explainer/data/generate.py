@@ -178,7 +178,8 @@ def make_sequences(split: str, count: int, inventory: Inventory, config: DataCon
 
 # ---------------------------------------------------------------- public API
 
-def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
+def generate(out_dir: str | Path, config: DataConfig | None = None,
+             splits: tuple[str, ...] = SPLITS) -> Path:
     """Generate the data set into ``out_dir`` and return the manifest's path.
 
     Layout: ``<split>/<class>/<class>_<index>.wav`` (3.2 s class clips, so the folder is
@@ -189,6 +190,9 @@ def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
         out_dir: output folder; created if missing. A folder that already holds a generated
             data set is overwritten; any other non-empty folder is refused.
         config: what to generate; the defaults are the shipped `sound-types` recipe.
+        splits: the splits to write. Every clip's random streams depend on its own split, class
+            and index only, so ``splits=("test",)`` writes the same test clips as a full run
+            (music and percussion within a block of fluidsynth samples), in a fifth of the time.
 
     Returns:
         Path of ``manifest.json``.
@@ -199,6 +203,9 @@ def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
     """
     config = config or DataConfig()
     config.validate()
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown or not splits:
+        raise ValueError(f"splits must be a non-empty subset of {SPLITS}, got {splits}")
     require_tools(config)
     out = Path(out_dir)
     _prepare(out)
@@ -206,6 +213,8 @@ def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
     t0 = time.perf_counter()
     clips = []
     for s, split in enumerate(SPLITS):
+        if split not in splits:
+            continue
         for cls in config.classes:
             c = CLASSES.index(cls)
             items = [_item([config.seed, _STREAM_CLIP, s, c, i], split, cls, config.clip_samples)
@@ -220,6 +229,8 @@ def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
             log.info("%-5s %-10s %4d clips  %6.1f s", split, cls, len(items), time.perf_counter() - t0)
     sequences = []
     for s, split in enumerate(SPLITS):
+        if split not in splits:
+            continue
         seqs = make_sequences(
             split, config.sequences(split), inventory, config,
             lambda i, s=s: ([config.seed, _STREAM_SEQUENCE, s, i], [config.seed, _STREAM_SEGMENT, s, i]))
@@ -235,6 +246,7 @@ def generate(out_dir: str | Path, config: DataConfig | None = None) -> Path:
         "clip_seconds": config.clip_seconds,
         "classes": list(config.classes),
         "config": asdict(config),
+        "splits": list(splits),
         "held_out": inventory.held_out(),
         "real_packages": inventory.packages(),
         "clips": clips,

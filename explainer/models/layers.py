@@ -30,7 +30,10 @@ class AudioModel(nn.Module):
       ``epoch_scale`` (epochs relative to the set's), ``crop_seconds`` (random crop
       length, for models whose input length is free), ``ema_decay`` (moving average of
       the weights), ``lr_scale`` (peak learning rate relative to the set's) and
-      ``channels_last`` (memory layout of the training passes).
+      ``channels_last`` (memory layout of the training passes), and ``finetune_layers``
+      (what fine-tuning from a trained set trains: ``"head"``, ``"last"`` or ``"all"``);
+    - ``finetune_block``: names of the submodules that fine-tuning's ``"last"`` trains beside the
+      ``head`` (the block nearest the output).
     """
 
     input_kind: str = ""
@@ -44,6 +47,7 @@ class AudioModel(nn.Module):
     frame_level: bool = False
     causal: bool = False
     training: dict = {}
+    finetune_block: tuple[str, ...] = ()
 
     def __init__(self, n_classes: int):
         super().__init__()

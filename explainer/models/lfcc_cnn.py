@@ -46,6 +46,7 @@ class LfccCNN(AudioModel):
     training = {"crop_seconds": 0.64, "channels_last": True}
     unit_layer = "block1.3"  # the unit view opens on the (2, 1) pool: two time rows of one column
     cam_layer = "block3"
+    finetune_block = ("block3",)
     rf_axis = 0  # kernels are (time, feature)
 
     def __init__(self, n_classes: int = 6, channels: tuple[int, int, int] = (32, 64, 128)):

@@ -34,6 +34,7 @@ class SpectrogramCNN(AudioModel):
     training = {"crop_seconds": 2.0}
     unit_layer = "block1.0"  # the unit view opens on the first 3 x 3 kernel over the log-mel
     cam_layer = "block4"
+    finetune_block = ("block4",)
     rf_axis = 1  # kernels are (freq, time)
 
     def __init__(self, n_classes: int = 6):

@@ -79,6 +79,7 @@ class SpectrogramViT(AudioModel):
     training = {"epoch_scale": 0.75, "lr_scale": 0.5}
     unit_layer = "to_patches"  # the unit view opens on one 16 x 16 patch becoming a token
     cam_layer = "patch_grid"
+    finetune_block = ("last_block", "norm")  # the last encoder block and the norm after it
     rf_axis = 1  # kernels are (freq, time)
     patch = 16
 

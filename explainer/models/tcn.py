@@ -50,6 +50,7 @@ class TCN(AudioModel):
     # from +0.11 at blocks.1 to -0.02 at blocks.4 on the shipped examples)
     unit_layer = "blocks.2.conv1"  # the unit view opens on a dilated causal conv (dilation 4)
     cam_layer = "blocks.1"
+    finetune_block = ("blocks.4",)
     rf_axis = 0
     kernel = 3
     dilations = (1, 2, 4, 8, 16)

@@ -39,6 +39,7 @@ class WaveformCNN(AudioModel):
     training = {"epoch_scale": 2.0, "crop_seconds": 2.0, "ema_decay": 0.99}
     unit_layer = "wide_conv.0"  # the unit view opens on the 64-tap, stride-4 kernel over raw samples
     cam_layer = "block5"
+    finetune_block = ("block5",)
     rf_axis = 0
 
     def __init__(self, n_classes: int = 6):

@@ -23,7 +23,7 @@ def _num(v: float) -> str:
 
 
 def _model_and_input(session, arch: str):
-    a = session.analysis
+    a = session.analysis()
     if arch not in a.models:
         raise gr.Error(f"This set has no {models.title(arch)}.")
     return get_set(a.set_name).models[arch], a.models[arch].x
@@ -191,7 +191,7 @@ def _render(session, arch: str, layer: str, index):
 
 def layer_choices(session, arch: str) -> list[tuple[str, str]]:
     """The traced layers of this model, labelled with their type and output shape."""
-    r = session.analysis.models[arch]
+    r = session.analysis().models[arch]
     return [(f"{rec.name} · {rec.type} → {tuple(rec.shape[1:])}", rec.name) for rec in r.trace.layers]
 
 
@@ -205,9 +205,9 @@ def unit_reset(tabs, session) -> dict:
     out = {}
     for tab in tabs:
         arch = tab.arch
-        if session is None or arch not in session.analysis.models:
+        if session is None or arch not in session.analysis().models:
             continue
-        layer = models.model_class(arch).unit_layer or session.analysis.models[arch].trace.layers[0].name
+        layer = models.model_class(arch).unit_layer or session.analysis().models[arch].trace.layers[0].name
         out |= {tab.unit_layer: gr.update(choices=layer_choices(session, arch), value=layer),
                 tab.unit_map: None, tab.unit_plot: None, tab.unit_html: UNIT_PROMPT}
     return out
@@ -216,9 +216,9 @@ def unit_reset(tabs, session) -> dict:
 def make_unit_open(arch: str):
     def open_unit(session):
         """Open the unit view on this model's teaching layer, at its most active unit."""
-        if session is None or arch not in session.analysis.models:
+        if session is None or arch not in session.analysis().models:
             return [gr.skip()] * 7
-        layer = models.model_class(arch).unit_layer or session.analysis.models[arch].trace.layers[0].name
+        layer = models.model_class(arch).unit_layer or session.analysis().models[arch].trace.layers[0].name
         u, picture, fig, text, sliders = _render(session, arch, layer, None)
         return [gr.update(choices=layer_choices(session, arch), value=layer), *sliders, picture, fig, text]
 
@@ -265,7 +265,7 @@ def make_unit_click(arch: str):
             raise gr.Error("Analyse a clip first.")
         shape = _shape(session, arch, layer)
         model, x = _model_and_input(session, arch)
-        rec_type = next(r.type for r in session.analysis.models[arch].trace.layers if r.name == layer)
+        rec_type = next(r.type for r in session.analysis().models[arch].trace.layers if r.name == layer)
         layout = _layout(shape, [int(a0)] + [0] * (len(shape) - 1), arch, x, rec_type)
         px, py = evt.index if isinstance(evt.index, (list, tuple)) else (evt.index, 0)
         index = layout.index_at(float(px), float(py))
@@ -277,7 +277,7 @@ def make_unit_click(arch: str):
 
 
 def _shape(session, arch: str, layer: str) -> tuple[int, ...]:
-    for rec in session.analysis.models[arch].trace.layers:
+    for rec in session.analysis().models[arch].trace.layers:
         if rec.name == layer:
             return tuple(rec.shape[1:])
     raise gr.Error(f"{models.title(arch)} has no layer {layer!r}.")
@@ -291,8 +291,8 @@ def unit_api(session, arch: str, layer: str, index: str):
     """
     if session is None:
         raise gr.Error("Analyse a clip first: call /analyze with this client, then /unit.")
-    if arch not in session.analysis.models:
-        raise gr.Error(f"Unknown model {arch!r}; this set has: {', '.join(session.analysis.models)}.")
+    if arch not in session.analysis().models:
+        raise gr.Error(f"Unknown model {arch!r}; this set has: {', '.join(session.analysis().models)}.")
     try:
         idx = [int(v) for v in str(index).strip().strip("[]()").replace(",", " ").split()]
     except ValueError:
