@@ -16,6 +16,7 @@ from .sessions import get_set
 
 MAX_ROWS = 64  # products listed one by one; beyond this they are grouped
 TOP_GROUPS = 16  # groups listed by name before "the rest"
+FULL_ROWS = 128  # channels listed with every product written out, when each has at most 3 taps
 
 
 def _num(v: float) -> str:
@@ -77,12 +78,20 @@ def _rows(u: dict) -> list[tuple[str, str, str, str, float]]:
         label = "token {}: Σ over heads of weight × value"
     elif len(shape) >= 2 and int(np.prod(shape[1:])) <= 9:
         per = products.reshape(shape[0], -1).sum(1)  # per input channel
-        label = "input channel {}: " + " + ".join(["x·w"] * int(np.prod(shape[1:])))
+        label = "input channel {}: the sum of " + str(int(np.prod(shape[1:]))) + " products (input × weight)"
     else:
         per, label = products, "product {}"
     order = np.argsort(-np.abs(per))
     top, rest = order[:TOP_GROUPS], order[TOP_GROUPS:]
-    rows = [(label.format(int(i)), "", "", _num(per[i]), per[i]) for i in top]
+    taps = int(np.prod(shape[1:])) if len(shape) >= 2 else 0
+    if u["kind"] != "attention" and 0 < taps <= 3 and len(per) == shape[0]:  # write every product out in full
+        top, rest = order[:FULL_ROWS], order[FULL_ROWS:]
+        xs, ws = inputs.reshape(shape[0], -1), weights.reshape(shape[0], -1)
+        label_of = {int(i): f"input channel {int(i)}: " + " + ".join(
+            f"({xs[i, j]:+.3f})·({ws[i, j]:+.3f})" for j in range(taps)) for i in top}
+        rows = [(label_of[int(i)], "", "", _num(per[i]), per[i]) for i in top]
+    else:
+        rows = [(label.format(int(i)), "", "", _num(per[i]), per[i]) for i in top]
     if rest.size:
         rows.append((f"the other {rest.size:,} (smaller) terms together", "", "", _num(per[rest].sum()),
                      per[rest].sum()))
