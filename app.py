@@ -47,6 +47,7 @@ from explainer.ui.handlers import (
     walk_next,
     walk_open,
 )
+from explainer.ui.heldout import compare_cell, matrix_update
 from explainer.ui.html import empty_headline_html, untrained_banner_html
 from explainer.ui.live import (
     STREAM_EVERY_S,
@@ -57,13 +58,19 @@ from explainer.ui.live import (
     live_status,
     live_update,
 )
-from explainer.ui.heldout import compare_cell, matrix_update
 from explainer.ui.own import remove_orphans
 from explainer.ui.own_tab import build_own_tab
 from explainer.ui.sessions import get_set, set_choices
 from explainer.ui.tabs import ArchTab
-from explainer.ui.unit import (make_unit_click, make_unit_layer, make_unit_move, make_unit_open, sandbox_view,
-                               unit_api, unit_reset)
+from explainer.ui.unit import (
+    make_unit_click,
+    make_unit_layer,
+    make_unit_move,
+    make_unit_open,
+    sandbox_view,
+    unit_api,
+    unit_reset,
+)
 
 CSS_PATH = Path(__file__).resolve().parent / "explainer" / "ui" / "app.css"
 METHOD_CHOICES = [(plots.METHOD_TITLES[m], m) for m in attribution.METHODS]
