@@ -24,13 +24,19 @@ import torch
 DEFAULT_MB = 400.0  # EXPLAINER_CACHE_MB sets another budget; 0 turns the cache off
 
 
+def env_bytes(name: str, default_mb: float) -> int:
+    """A budget in bytes from the environment variable ``name``, in megabytes (``default_mb`` when it is
+    unset or not a number; never below 0)."""
+    try:
+        mb = float(os.environ.get(name, default_mb))
+    except ValueError:
+        mb = default_mb
+    return max(0, int(mb * 1024 * 1024))
+
+
 def budget_bytes() -> int:
     """The cache's budget from ``EXPLAINER_CACHE_MB`` (default 400 MB)."""
-    try:
-        mb = float(os.environ.get("EXPLAINER_CACHE_MB", DEFAULT_MB))
-    except ValueError:
-        mb = DEFAULT_MB
-    return max(0, int(mb * 1024 * 1024))
+    return env_bytes("EXPLAINER_CACHE_MB", DEFAULT_MB)
 
 
 def nbytes(obj, _seen: set | None = None) -> int:

@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from .cache import env_bytes
+
 DEFAULT_MB = 1024.0  # EXPLAINER_TEMP_MB sets another budget
 MIN_AGE_S = 120.0  # a younger file may be an answer still being sent
 EVERY_S = 15.0
@@ -22,11 +24,7 @@ EVERY_S = 15.0
 
 def budget_bytes() -> int:
     """The budget of Gradio's cache from ``EXPLAINER_TEMP_MB`` (default 1024 MB)."""
-    try:
-        mb = float(os.environ.get("EXPLAINER_TEMP_MB", DEFAULT_MB))
-    except ValueError:
-        mb = DEFAULT_MB
-    return max(0, int(mb * 1024 * 1024))
+    return env_bytes("EXPLAINER_TEMP_MB", DEFAULT_MB)
 
 
 def sweep(blocks, max_bytes: int, min_age_s: float = MIN_AGE_S) -> dict:

@@ -70,7 +70,8 @@ def _rows(u: dict) -> list[tuple[str, str, str, str, float]]:
     positions = u["positions"]
     shape = u.get("shape") or [len(inputs)]
     if len(inputs) <= MAX_ROWS:
-        return [(str(tuple(p)) + (" padding" if u.get("padding", [False] * len(inputs))[i] else ""),
+        padding = u.get("padding") or [False] * len(inputs)
+        return [(str(tuple(p)) + (" padding" if padding[i] else ""),
                  _num(inputs[i]), _num(weights[i]), _num(products[i]), products[i])
                 for i, p in enumerate(positions)]
     if u["kind"] == "attention":
