@@ -76,7 +76,7 @@ class SpectrogramViT(AudioModel):
     order = 60
     # the costliest per epoch: three quarters of the epochs keep all six within the training budget, and
     # half the learning rate keeps a transformer trained from scratch stable
-    training = {"epoch_scale": 0.75, "lr_scale": 0.5}
+    training = {"epoch_scale": 0.75, "lr_scale": 0.5, "finetune_layers": "all"}
     unit_layer = "to_patches"  # the unit view opens on one 16 x 16 patch becoming a token
     cam_layer = "patch_grid"
     finetune_block = ("last_block", "norm")  # the last encoder block and the norm after it

@@ -44,7 +44,7 @@ class TCN(AudioModel):
     order = 50
     frame_level = True
     causal = True
-    training = {"crop_seconds": 3.2}
+    training = {"crop_seconds": 3.2, "finetune_layers": "all"}
     # Grad-CAM reads an early block: a late block's frame t sums evidence from up to 125 frames
     # before it, so its map lags behind the input that caused it (measured: deletion scores fall
     # from +0.11 at blocks.1 to -0.02 at blocks.4 on the shipped examples)
