@@ -11,14 +11,55 @@ in the same reference the maps measure from (:mod:`explainer.attribution`).
 from __future__ import annotations
 
 import copy
+import weakref
 
 import numpy as np
 import torch
 from torch import nn
 
-from .attribution import _RNG_LOCK, DEFAULT, AttributionConfig, _reference, _time_axis, attribute
+from .attribution import _RNG_LOCK, _reference, _time_axis, attribute
 from .features import FRONT_ENDS
 from .models import model_lock
+
+
+# float elements that the widest layer output of one batched no-grad pass may hold (16 MB): the
+# deletion variants of a long clip through the waveform or LFCC CNN would otherwise hold hundreds
+# of megabytes at once, for no gain in speed on 2 cores
+ACTIVATION_BUDGET = 4_194_304
+_WIDEST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> widest output / input elements
+
+
+def _widest_ratio(model: nn.Module, x: torch.Tensor) -> float:
+    """Elements of the widest layer output of ``model`` per element of one input, measured once per model
+    with forward hooks on one input (the models' layer outputs grow in proportion to the input)."""
+    ratio = _WIDEST.get(model)
+    if ratio is None:
+        widest = [x[:1].numel()]
+
+        def seen(_module, _inputs, out):
+            if isinstance(out, torch.Tensor):
+                widest[0] = max(widest[0], out.numel())
+
+        leaves = [m for m in model.modules() if not list(m.children())]
+        handles = [m.register_forward_hook(seen) for m in leaves]
+        try:
+            with torch.no_grad():
+                model(x[:1])
+        finally:
+            for h in handles:
+                h.remove()
+        ratio = _WIDEST[model] = widest[0] / x[:1].numel()
+    return ratio
+
+
+def forward_probs(model: nn.Module, batch: torch.Tensor, target: int) -> torch.Tensor:
+    """Softmax probability of ``target`` for every input of ``batch``, run in chunks whose widest layer
+    output stays within :data:`ACTIVATION_BUDGET` (the caller holds the model's lock, in eval mode)."""
+    per_input = _widest_ratio(model, batch) * batch[:1].numel()
+    chunk = max(1, int(ACTIVATION_BUDGET // per_input))
+    with torch.no_grad():
+        return torch.cat([torch.softmax(model(batch[i:i + chunk]).float(), dim=1)[:, int(target)]
+                          for i in range(0, len(batch), chunk)])
 
 
 def _channel_axis(kind: str | None, x: torch.Tensor) -> int | None:
@@ -106,9 +147,9 @@ def deletion_check(
     masks = torch.cat(masks).expand(len(masks), *x.shape[1:])
     ref = _reference(x, kind, reference)
     variants = torch.where(masks, ref, x)  # (1 + n_random, ...)
-    with model_lock(model), torch.no_grad():
+    with model_lock(model):
         model.eval()
-        probs = torch.softmax(model(torch.cat([x, variants])).float(), dim=1)[:, int(target)]
+        probs = forward_probs(model, torch.cat([x, variants]), target)
     probs = torch.nan_to_num(probs).cpu()
     p_orig, p_top = float(probs[0]), float(probs[1])
     p_random = float(probs[2:].mean()) if n_random > 0 else p_orig
@@ -125,8 +166,7 @@ CURVE_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # shares of the clip's time re
 
 
 def deletion_curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, target: int,
-                    fractions: tuple[float, ...] = CURVE_FRACTIONS, reference: torch.Tensor | None = None,
-                    cfg: AttributionConfig = DEFAULT) -> dict:
+                    fractions: tuple[float, ...] = CURVE_FRACTIONS, reference: torch.Tensor | None = None) -> dict:
     """Deletion and insertion curves along time, most and least relevant first.
 
     The input's time axis is cut into segments: one column for the spectrogram
@@ -184,12 +224,9 @@ def deletion_curves(model: nn.Module, x: torch.Tensor, attr: torch.Tensor, targe
             mask = chosen[seg_of_step].view(shape).to(x.device)
             variants.append(torch.where(mask, ref, x))  # deletion
             variants.append(torch.where(mask, x, ref))  # insertion
-    batch = torch.cat([x, ref] + variants)
-    chunk = max(1, 4 * cfg.batch_elements // x.numel())
-    with model_lock(model), torch.no_grad():
+    with model_lock(model):
         model.eval()
-        probs = torch.cat([torch.softmax(model(batch[i:i + chunk]).float(), dim=1)[:, int(target)]
-                           for i in range(0, len(batch), chunk)])
+        probs = forward_probs(model, torch.cat([x, ref] + variants), target)
     probs = torch.nan_to_num(probs).cpu().tolist()
     p_orig, p_ref, rest = probs[0], probs[1], probs[2:]
     k = len(fractions) - 1

@@ -26,8 +26,9 @@ def build_own_tab(set_dd: gr.Dropdown) -> None:
     with gr.Tab("Your own sounds", id="own"):
         gr.Markdown("Teach all six models your own sounds. Name 2–6 classes, give each at least 5 clips "
                     "(record them, upload files, or upload one zip with a folder per class: `dog/1.wav`, "
-                    "`cat/1.wav`, ...), and press Train. Each model is **fine-tuned** from the shipped set: its "
-                    "body keeps what it learnt, and a new last layer learns your classes. Side by side, the same "
+                    "`cat/1.wav`, ...), and press Train. Each model is **fine-tuned** from the shipped set: a new "
+                    "last layer learns your classes, and the body it already has is trained further at a tenth of "
+                    "that rate, so it keeps most of what it learnt (the LFCC CNN trains its last block only). Side by side, the same "
                     "six are trained **from scratch**. Your clips and sets stay in this browser session; they "
                     "are deleted when it ends.", elem_classes="ae-caption")
         with gr.Row(equal_height=False):
