@@ -77,6 +77,9 @@ METHOD_CHOICES = [(plots.METHOD_TITLES[m], m) for m in attribution.METHODS]
 # requests that may hold a model slot at once: the compute itself is one at a time (each set's lock), so
 # the second slot lets one request's upload, decoding, cache hit and reply overlap the other's models
 MODEL_SLOTS = 2
+# every handler that computes or draws shares those slots, so the work in flight (and the memory its
+# tensors and figures take) is bounded by two requests however many visitors arrive at once
+PAGE_WORK = {"concurrency_id": "models", "concurrency_limit": MODEL_SLOTS}
 QUEUE_SIZE = 96  # requests waiting at once: a class of 30, each with the page's few follow-up events
 
 THEME = gr.themes.Default(
@@ -365,16 +368,16 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
         return (event  # .success: a refused file keeps the views of the last good clip, untouched
                 .success(reset_units, [session_state], unit_outputs, api_name="unit_reset",
                          api_visibility="undocumented", queue=False)
-                .success(render_listen, [session_state], listen_outputs, api_name="render_listen",
+                .success(render_listen, [session_state], listen_outputs, api_name="render_listen", **PAGE_WORK,
                       api_visibility="undocumented")
                 .then(add_faithfulness, [session_state], [report_json], api_name="faithfulness",
                       api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS,
                       show_progress_on=[timeline_plot])
                 .then(render_compare, [session_state, timeline_method], compare_outputs, api_name="render_compare",
-                      api_visibility="undocumented")
+                      api_visibility="undocumented", **PAGE_WORK)
                 .then(matrix_update, [session_state, conf_dd], cells_outputs, api_name="render_compare_cells",
-                      api_visibility="undocumented")
-                .then(refresh_open, refresh_inputs, refresh_outputs, api_name="refresh_open_view",
+                      api_visibility="undocumented", **PAGE_WORK)
+                .then(refresh_open, refresh_inputs, refresh_outputs, api_name="refresh_open_view", **PAGE_WORK,
                       api_visibility="undocumented"))
 
     chain(run_btn.click(analyze_in_page, analysis_inputs, analysis_outputs, api_name="analyze_button",
@@ -407,12 +410,12 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
     tab_export.select(lambda: "export", None, [active_view], api_name="view_export", api_visibility="undocumented",
                       queue=False)
     timeline_method.input(render_timeline, [session_state, timeline_method], [timeline_plot, timeline_md],
-                          api_name="timeline")
-    conf_dd.input(render_confusion, [session_state, conf_dd], [conf_plot], api_name="confusion")
-    conf_dd.input(matrix_update, [session_state, conf_dd], cells_outputs, api_name="confusion_cells",
+                          api_name="timeline", **PAGE_WORK)
+    conf_dd.input(render_confusion, [session_state, conf_dd], [conf_plot], api_name="confusion", **PAGE_WORK)
+    conf_dd.input(matrix_update, [session_state, conf_dd], cells_outputs, api_name="confusion_cells", **PAGE_WORK,
                   api_visibility="undocumented")
     conf_cells.select(compare_cell_page, [session_state, conf_dd], [conf_cell_dd, conf_cell_audio, conf_cells_md],
-                      api_name="confusion_cell", api_visibility="undocumented")
+                      api_name="confusion_cell", **PAGE_WORK, api_visibility="undocumented")
     conf_cell_dd.input(lambda path: path, [conf_cell_dd], [conf_cell_audio], api_name="confusion_cell_clip",
                        api_visibility="undocumented")
     agree_btn.click(agree, [session_state, agree_dd], [agree_plot, agree_md], api_name="agreement",
@@ -435,25 +438,25 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
             make_sanity_handler(arch), sanity_inputs, sanity_outputs, api_name=f"sanity_follow_{arch}",
             api_visibility="undocumented", concurrency_id="models", concurrency_limit=MODEL_SLOTS)
         t.opacity.release(make_overlay_handler(arch), overlay_inputs, overlay_outputs,
-                              api_name=f"overlay_opacity_{arch}", api_visibility="undocumented",
+                              api_name=f"overlay_opacity_{arch}", **PAGE_WORK, api_visibility="undocumented",
                               trigger_mode="always_last")
         t.random_cb.input(make_sanity_handler(arch), sanity_inputs, sanity_outputs, api_name=f"sanity_{arch}",
                               concurrency_id="models", concurrency_limit=MODEL_SLOTS, trigger_mode="always_last")
         t.fmaps_acc.expand(make_fmaps_renderer(arch), [session_state], [t.fmaps],
-                               api_name=f"feature_maps_{arch}")
+                               api_name=f"feature_maps_{arch}", **PAGE_WORK)
         t.unit_acc.expand(make_unit_open(arch), [session_state], t.unit_controls() + t.unit_views(),
-                          api_name=f"unit_open_{arch}", api_visibility="undocumented")
+                          api_name=f"unit_open_{arch}", **PAGE_WORK, api_visibility="undocumented")
         t.unit_layer.input(make_unit_layer(arch), [session_state, t.unit_layer], t.unit_controls()[1:] + t.unit_views(),
-                           api_name=f"unit_layer_{arch}", api_visibility="undocumented")
+                           api_name=f"unit_layer_{arch}", **PAGE_WORK, api_visibility="undocumented")
         gr.on([t.unit_a0.release, t.unit_a1.release, t.unit_a2.release], make_unit_move(arch),
-              [session_state] + t.unit_controls(), t.unit_views(), api_name=f"unit_move_{arch}",
+              [session_state] + t.unit_controls(), t.unit_views(), api_name=f"unit_move_{arch}", **PAGE_WORK,
               api_visibility="undocumented", trigger_mode="always_last")
         t.unit_map.select(make_unit_click(arch), [session_state, t.unit_layer, t.unit_a0],
-                          t.unit_controls()[1:] + t.unit_views(), api_name=f"unit_click_{arch}",
+                          t.unit_controls()[1:] + t.unit_views(), api_name=f"unit_click_{arch}", **PAGE_WORK,
                           api_visibility="undocumented")
         if t.rf_slider is not None:
             t.rf_slider.release(make_rf_handler(arch), [session_state, t.rf_slider],
-                                    [t.rf_plot, t.rf_md], api_name=f"receptive_field_{arch}",
+                                    [t.rf_plot, t.rf_md], api_name=f"receptive_field_{arch}", **PAGE_WORK,
                                     trigger_mode="always_last")
 
     sb_inputs = [sb_n, sb_k, sb_s, sb_d, sb_p, sb_pool]
@@ -462,18 +465,18 @@ with gr.Blocks(title="Audio Explainer", delete_cache=(1800, 3600), analytics_ena
           api_visibility="undocumented", trigger_mode="always_last")
     walk_outputs = [step_state, step_md, walk_md, walk_plot]
     tab_walk.select(walk_open, [session_state, step_state], walk_outputs + [active_view], api_name="view_walkthrough",
-                    api_visibility="undocumented")
-    back_btn.click(walk_back, [session_state, step_state], walk_outputs, api_name="walkthrough_back")
-    next_btn.click(walk_next, [session_state, step_state], walk_outputs, api_name="walkthrough_next")
+                    api_visibility="undocumented", **PAGE_WORK)
+    back_btn.click(walk_back, [session_state, step_state], walk_outputs, api_name="walkthrough_back", **PAGE_WORK)
+    next_btn.click(walk_next, [session_state, step_state], walk_outputs, api_name="walkthrough_next", **PAGE_WORK)
 
     hear_inputs = [session_state, hear_arch, hear_method, hear_keep]
     hear_outputs = [hear_orig, hear_out, hear_plot, hear_md]
     tab_hear.select(hear_open, hear_inputs, hear_outputs + [hear_method, hear_arch, active_view], api_name="view_hear",
-                    api_visibility="undocumented")
-    hear_arch.input(hear, hear_inputs, hear_outputs, api_name="hear", trigger_mode="always_last")
+                    api_visibility="undocumented", **PAGE_WORK)
+    hear_arch.input(hear, hear_inputs, hear_outputs, api_name="hear", **PAGE_WORK, trigger_mode="always_last")
     hear_method.input(hear, hear_inputs, hear_outputs, api_name="hear_method", api_visibility="undocumented",
-                      trigger_mode="always_last")
-    hear_keep.release(hear, hear_inputs, hear_outputs, api_name="hear_keep", api_visibility="undocumented",
+                      trigger_mode="always_last", **PAGE_WORK)
+    hear_keep.release(hear, hear_inputs, hear_outputs, api_name="hear_keep", **PAGE_WORK, api_visibility="undocumented",
                       trigger_mode="always_last")
 
     live_outputs = [live_state, live_img, live_cards_html, live_curve, live_md]
