@@ -27,7 +27,7 @@ from .features import DEFAULT as FEATURES
 from .models import build, list_models, model_class
 from .pretrained import PRETRAINED_DIR, save_weights, set_dir
 from .scoring import evaluate, frame_accuracy, metrics, origin_metrics, predict  # noqa: F401 (the trainer's API)
-from .trainset import Dataset, augment, freq_shift, load_dataset, sequence_labels, speed, still_pauses
+from .trainset import Dataset, augment, freq_shift, load_dataset, sequence_labels, speed
 
 
 @dataclass
@@ -60,18 +60,12 @@ class TrainConfig:
     # random playback speed by input kind, as (slowest, fastest): pitch and tempo move together, so a
     # raw-waveform model meets voices, notes and tones between the ones the training set holds
     speed_range: dict[str, tuple[float, float]] = field(default_factory=lambda: {"waveform": (0.8, 1.25)})
-    # random crops are drawn around a step where the clip sounds: a 0.64 s crop of a spoken phrase
-    # could otherwise be a pause labelled "speech", which teaches a model that the room is speech
-    crop_on_sound: bool = True
     gain_db: tuple[float, float] = (-12.0, 6.0)  # random gain range applied per clip
     noise_snr_db: tuple[float, float] = (15.0, 45.0)  # random background noise, relative to the clip
     noise_probability: float = 0.5  # share of clips that get background noise
     # exponential moving average of the weights: validation and the saved model use the average, which
     # smooths the epoch-to-epoch swings of models that jump around
     ema_decay: dict[str, float] = field(default_factory=dict)
-    # share of training clips whose pauses are replaced by the maps' reference (trainset.still_pauses), by
-    # architecture: teaches a model that what lies between the sounds is no evidence
-    still_pauses: dict[str, float] = field(default_factory=dict)
     sequence_weight: float = 1.0  # weight of the frame loss of frame-level models on sequence clips
     # bfloat16 autocast for the training passes (weights and the saved model stay float32): measured
     # on the 2 development cores, 1.4x (TCN) to 3x (beginner CNN, full-width LFCC CNN) faster steps
@@ -96,12 +90,12 @@ def model_settings(arch: str, cfg: TrainConfig) -> dict:
     """One architecture's training settings: its class's ``training`` overrides, then the run's.
 
     Returns ``epoch_scale``, ``crop_seconds`` (``None``: whole clips), ``ema_decay``
-    (``None``: no averaging), ``lr_scale``, ``channels_last``, ``finetune_layers`` and ``still_pauses``.
+    (``None``: no averaging), ``lr_scale``, ``channels_last`` and ``finetune_layers``.
     """
     out = {"epoch_scale": 1.0, "crop_seconds": None, "ema_decay": None, "lr_scale": 1.0, "channels_last": False,
-           "finetune_layers": "head", "still_pauses": 0.0}
+           "finetune_layers": "head"}
     out.update(getattr(model_class(arch), "training", {}))
-    for key in ("epoch_scale", "crop_seconds", "ema_decay", "finetune_layers", "still_pauses"):
+    for key in ("epoch_scale", "crop_seconds", "ema_decay", "finetune_layers"):
         if arch in getattr(cfg, key):
             out[key] = getattr(cfg, key)[arch]
     return out
@@ -196,10 +190,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             wave = train_w[idx]
             if model.input_kind in cfg.speed_range:
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
-            wave = augment(wave, cfg, gen, crop)
-            x = model.front_end(wave)
-            if own["still_pauses"]:
-                x = still_pauses(x, wave, model.input_kind, own["still_pauses"], gen)
+            x = model.front_end(augment(wave, cfg, gen, crop))
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
             if channels_last:
@@ -240,7 +231,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
-            "epoch_scale": scale, "trained_layers": layers, "still_pauses": own["still_pauses"],
+            "epoch_scale": scale, "trained_layers": layers,
             "trained_params": sum(p.numel() for p in params)}
     return model, info
 

@@ -142,15 +142,10 @@ def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
 
 
 def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: int | None) -> torch.Tensor:
-    """Random crop, gain and background noise on a batch ``(B, 1, samples)``.
-
-    With ``cfg.crop_on_sound``, each crop holds at least one 10 ms step where the clip sounds
-    (:func:`sound_crop_starts`), so that a short crop of speech is never a pause labelled "speech".
-    """
+    """Random crop, gain and background noise on a batch ``(B, 1, samples)``."""
     b, _, t = wave.shape
     if crop is not None and crop < t:
-        starts = sound_crop_starts(wave, crop, gen) if cfg.crop_on_sound else \
-            torch.randint(0, t - crop + 1, (b,), generator=gen)
+        starts = torch.randint(0, t - crop + 1, (b,), generator=gen)
         wave = torch.stack([wave[i, :, s : s + crop] for i, s in enumerate(starts.tolist())])
     else:  # fixed-size inputs: a circular shift moves events in time instead
         shifts = torch.randint(-t // 8, t // 8 + 1, (b,), generator=gen)
@@ -164,58 +159,6 @@ def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: in
     # white noise at the drawn SNR below the clip's own power (a silent clip gets none)
     noisy = AF.add_noise(wave, torch.randn(wave.shape, generator=gen), snr)
     return torch.where(use, noisy, wave).clamp(-1.0, 1.0)
-
-
-def sound_crop_starts(wave: torch.Tensor, crop: int, gen: torch.Generator) -> torch.Tensor:
-    """Start samples of random ``crop``-long windows of a batch ``(B, 1, samples)``, each around a
-    randomly drawn step where its clip sounds (:func:`explainer.features.sounding`); uniform over
-    the clip when it never sounds (silence)."""
-    from .features import DEFAULT, sounding
-
-    b, _, t = wave.shape
-    hop = DEFAULT.mel64_hop
-    sounds = sounding(wave)  # (B, t // hop + 1)
-    starts = torch.randint(0, t - crop + 1, (b,), generator=gen)
-    for i in range(b):
-        steps = sounds[i].nonzero().flatten()
-        if len(steps):
-            centre = int(steps[int(torch.randint(len(steps), (1,), generator=gen))]) * hop
-            start = centre - int(torch.randint(crop, (1,), generator=gen))  # the step lands anywhere in the crop
-            starts[i] = min(max(start, 0), t - crop)
-    return starts
-
-
-def still_pauses(x: torch.Tensor, wave: torch.Tensor, kind: str, probability: float,
-                 gen: torch.Generator) -> torch.Tensor:
-    """Replace the pauses of a random share of the clips by what the maps call "nothing here".
-
-    ``x`` is the front-end's output for the batch of waveforms ``wave`` ``(B, 1, samples)``. For a
-    ``probability`` share of the clips, every input step that falls in a pause
-    (:func:`explainer.features.sounding`) takes the value of the reference that the maps, deletion
-    and insertion measure from (:func:`explainer.attribution.background_reference`): the clip's own
-    room held still for the spectrogram and LFCC grids, digital silence for raw samples. The label
-    stays, so the model learns that the room's flicker between the sounds is no evidence for any
-    class, and a map measured from that reference has nothing to find in the pauses.
-    """
-    from .attribution import background_reference
-    from .features import DEFAULT, front_end_class, sounding
-
-    use = (torch.rand(x.shape[0], generator=gen) < probability).nonzero().flatten().tolist()
-    if not use:
-        return x
-    fe = front_end_class(kind)
-    start, step, n = fe.time_grid(wave.shape[-1])
-    hop_s = DEFAULT.mel64_hop / DEFAULT.sample_rate  # the grid of sounding()
-    sounds = sounding(wave[use])  # (len(use), steps)
-    where = ((start + step * torch.arange(n)) / hop_s).round().long().clamp(0, sounds.shape[1] - 1)
-    shape = [1] * x.ndim
-    shape[fe.time_axis] = n
-    x = x.clone()
-    for row, i in enumerate(use):
-        xi = x[i : i + 1].detach()
-        ref = background_reference(xi, kind, sounds[row].numpy(), wave.shape[-1])
-        x[i : i + 1] = torch.where(sounds[row, where].view(shape), xi, ref)
-    return x
 
 
 # Largest denominator of a speed ratio p/q: the resampling filter grows with p and q, and ratios at

@@ -11,7 +11,6 @@ import torch
 from explainer import train
 from explainer.models import list_models
 from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
-from explainer.trainset import sound_crop_starts, still_pauses
 from helpers import make_folder_dataset
 
 
@@ -187,58 +186,6 @@ def test_augment_gain_and_noise_snr():
     torch.testing.assert_close(quiet, torch.full_like(wave, 0.3 * 10 ** (-6 / 20)))
     silent = train.augment(torch.zeros(4, 1, 16000), train.TrainConfig(noise_probability=1.0), gen, None)
     assert torch.equal(silent, torch.zeros_like(silent))  # no noise bed on silence, and no NaN
-
-
-def _burst_in_a_room(n: int = 4, seconds: float = 4.0, at: float = 3.0) -> torch.Tensor:
-    """``n`` clips: a quiet room (-60 dB noise) with one 0.2 s tone burst ``at`` seconds in."""
-    sr = 16000
-    gen = torch.Generator().manual_seed(0)
-    wave = torch.randn(n, 1, int(seconds * sr), generator=gen) * 1e-3
-    t = torch.arange(int(0.2 * sr)) / sr
-    wave[..., int(at * sr): int(at * sr) + len(t)] += 0.5 * torch.sin(2 * torch.pi * 440 * t)
-    return wave
-
-
-def test_crops_are_drawn_around_the_sound():
-    # a short crop of a long clip with one sound in it must hold that sound: a crop of the room alone,
-    # labelled with the sound's class, is what teaches a model that the room is the class
-    wave = _burst_in_a_room(n=64)
-    crop = int(0.64 * 16000)
-    quiet = train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0)
-    out = train.augment(wave, quiet, torch.Generator().manual_seed(1), crop)
-    assert out.shape == (64, 1, crop)
-    assert (out.abs().amax(dim=-1) > 0.1).all()  # every crop holds part of the burst
-    starts = sound_crop_starts(wave, crop, torch.Generator().manual_seed(2))
-    assert len(set(starts.tolist())) > 16  # still a spread of places, not one
-    uniform = train.augment(wave, train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0,
-                                                    crop_on_sound=False), torch.Generator().manual_seed(1), crop)
-    assert (uniform.abs().amax(dim=-1) < 0.1).any()  # the old uniform crops did miss it
-    silent = sound_crop_starts(torch.zeros(8, 1, 64000), crop, torch.Generator().manual_seed(3))
-    assert ((silent >= 0) & (silent <= 64000 - crop)).all()  # silence: uniform crops, no error
-
-
-@pytest.mark.parametrize("kind", ["mel64", "lfcc"])
-def test_still_pauses_sets_the_pauses_to_the_maps_reference(kind):
-    from explainer import attribution, features
-
-    wave = _burst_in_a_room(n=3, seconds=2.0, at=0.9)
-    fe = features.build_front_end(kind)
-    x = fe(wave)
-    gen = torch.Generator().manual_seed(0)
-    assert torch.equal(still_pauses(x, wave, kind, 0.0, gen), x)  # a share of 0 changes nothing
-    out = still_pauses(x, wave, kind, 1.0, gen)
-    steps = features.sounding(wave[:1])[0].numpy()
-    ref = attribution.background_reference(x[:1], kind, steps, wave.shape[-1])
-    start, step, n = features.time_grid(kind, wave.shape[-1])
-    axis = features.front_end_class(kind).time_axis
-    centres = ((start + step * torch.arange(n)) / 0.01).round().long().clamp(0, len(steps) - 1)
-    sounds = torch.from_numpy(steps)[centres]
-    assert 0 < int(sounds.sum()) < n // 2  # the clip has both sound and pauses
-    kept, changed = out[:1].movedim(axis, -1), x[:1].movedim(axis, -1)
-    torch.testing.assert_close(kept[..., sounds], changed[..., sounds])  # the sound is untouched
-    torch.testing.assert_close(kept[..., ~sounds], ref.movedim(axis, -1)[..., ~sounds])  # the pauses are the room
-    assert not torch.equal(changed[..., ~sounds], kept[..., ~sounds])  # and they did move
-    assert torch.equal(x, fe(wave))  # the caller's batch is not written over
 
 
 def test_confusion_keeps_a_row_for_every_class():
