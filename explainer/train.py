@@ -27,7 +27,7 @@ from .features import DEFAULT as FEATURES
 from .models import build, list_models, model_class
 from .pretrained import PRETRAINED_DIR, save_weights, set_dir
 from .scoring import evaluate, frame_accuracy, metrics, origin_metrics, predict  # noqa: F401 (the trainer's API)
-from .trainset import Dataset, augment, freq_shift, load_dataset, sequence_labels, speed
+from .trainset import Dataset, augment, freq_mask, freq_shift, load_dataset, sequence_labels, speed
 
 
 @dataclass
@@ -63,6 +63,16 @@ class TrainConfig:
     gain_db: tuple[float, float] = (-12.0, 6.0)  # random gain range applied per clip
     noise_snr_db: tuple[float, float] = (15.0, 45.0)  # random background noise, relative to the clip
     noise_probability: float = 0.5  # share of clips that get background noise
+    # random crops are drawn around a step where the clip sounds: a 0.64 s crop of a spoken phrase
+    # could otherwise be a pause labelled "speech", which teaches a model that the room is speech
+    crop_on_sound: bool = True
+    # share of training clips that get one or two pauses of their own room (trainset.add_pauses), and the
+    # share of the clip those pauses fill: pauses in every class are evidence for none
+    pause_probability: float = 0.3
+    pause_share: tuple[float, float] = (0.1, 0.35)
+    # SpecAugment's frequency mask, in rows, by input kind: the two picture models (a Flatten and a ViT)
+    # see the same pictures for many epochs and otherwise learn single bands by heart
+    freq_mask_bands: dict[str, int] = field(default_factory=lambda: {"mel128x128": 12, "mel224": 20})
     # exponential moving average of the weights: validation and the saved model use the average, which
     # smooths the epoch-to-epoch swings of models that jump around
     ema_decay: dict[str, float] = field(default_factory=dict)
@@ -190,16 +200,18 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             wave = train_w[idx]
             if model.input_kind in cfg.speed_range:
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
-            x = model.front_end(augment(wave, cfg, gen, crop))
+            x = model.front_end(augment(wave, cfg, gen, crop, pauses=parent is None))
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
+            if cfg.freq_mask_bands.get(model.input_kind) and parent is None:
+                x = freq_mask(x, cfg.freq_mask_bands[model.input_kind], gen)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.autocast_bf16):
                 logits = model(x).float()
                 if seq is not None:  # frame-level targets teach where each class starts and stops
                     j = torch.randint(0, len(seq[0]), (min(8, len(seq[0])),), generator=gen)
-                    frames = model.frame_logits(model.front_end(augment(seq[0][j], cfg, gen, None))).float()
+                    frames = model.frame_logits(model.front_end(augment(seq[0][j], cfg, gen, None, pauses=False))).float()
             loss = F.cross_entropy(logits, train_y[idx], label_smoothing=cfg.label_smoothing)
             if seq is not None:
                 loss = loss + cfg.sequence_weight * F.cross_entropy(frames, seq[1][j], ignore_index=-100,

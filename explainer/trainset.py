@@ -141,15 +141,26 @@ def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
     return Dataset(classes, waves, labels, sequences, recipe, origins, sources, files)
 
 
-def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: int | None) -> torch.Tensor:
-    """Random crop, gain and background noise on a batch ``(B, 1, samples)``."""
+def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: int | None,
+            pauses: bool = True) -> torch.Tensor:
+    """Random crop, pauses, gain and background noise on a batch ``(B, 1, samples)``.
+
+    With ``cfg.crop_on_sound``, each crop holds at least one 10 ms step where the clip sounds
+    (:func:`sound_crop_starts`), so that a short crop of speech is never a pause labelled "speech".
+    Then a ``cfg.pause_probability`` share of the clips gets pauses of its own room
+    (:func:`add_pauses`), so that pauses are found in every class and are evidence of none;
+    ``pauses=False`` leaves them out (sequence clips, whose frame labels would call a pause a class).
+    """
     b, _, t = wave.shape
     if crop is not None and crop < t:
-        starts = torch.randint(0, t - crop + 1, (b,), generator=gen)
+        starts = sound_crop_starts(wave, crop, gen) if cfg.crop_on_sound else \
+            torch.randint(0, t - crop + 1, (b,), generator=gen)
         wave = torch.stack([wave[i, :, s : s + crop] for i, s in enumerate(starts.tolist())])
     else:  # fixed-size inputs: a circular shift moves events in time instead
         shifts = torch.randint(-t // 8, t // 8 + 1, (b,), generator=gen)
         wave = torch.stack([torch.roll(wave[i], int(s), dims=-1) for i, s in enumerate(shifts)])
+    if pauses and cfg.pause_probability > 0:
+        wave = add_pauses(wave, cfg.pause_probability, cfg.pause_share, gen)
     lo, hi = cfg.gain_db
     gain_db = (lo + (hi - lo) * torch.rand(b, generator=gen)).tolist()
     wave = torch.stack([AF.gain(w, g) for w, g in zip(wave, gain_db)])
@@ -159,6 +170,77 @@ def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: in
     # white noise at the drawn SNR below the clip's own power (a silent clip gets none)
     noisy = AF.add_noise(wave, torch.randn(wave.shape, generator=gen), snr)
     return torch.where(use, noisy, wave).clamp(-1.0, 1.0)
+
+
+def sound_crop_starts(wave: torch.Tensor, crop: int, gen: torch.Generator) -> torch.Tensor:
+    """Start samples of random ``crop``-long windows of a batch ``(B, 1, samples)``, each around a
+    randomly drawn step where its clip sounds (:func:`explainer.features.sounding`); uniform over
+    the clip when it never sounds (silence)."""
+    from .features import DEFAULT, sounding
+
+    b, _, t = wave.shape
+    hop = DEFAULT.mel64_hop
+    sounds = sounding(wave)  # (B, t // hop + 1)
+    starts = torch.randint(0, t - crop + 1, (b,), generator=gen)
+    for i in range(b):
+        steps = sounds[i].nonzero().flatten()
+        if len(steps):
+            centre = int(steps[int(torch.randint(len(steps), (1,), generator=gen))]) * hop
+            start = centre - int(torch.randint(crop, (1,), generator=gen))  # the step lands anywhere in the crop
+            starts[i] = min(max(start, 0), t - crop)
+    return starts
+
+
+# The stretch of a clip taken as its room: the quietest 100 ms, found on a 10 ms grid.
+ROOM_WINDOW, ROOM_HOP = 1600, 160
+PAUSE_FADE = 80  # 5 ms fades in and out of a pause, as a voice stops and starts
+
+
+def add_pauses(wave: torch.Tensor, probability: float, share: tuple[float, float],
+               gen: torch.Generator) -> torch.Tensor:
+    """Cut pauses into a random ``probability`` share of a batch ``(B, 1, samples)``.
+
+    A chosen clip gets one or two pauses that together fill a ``share`` (low, high) of it. A
+    pause holds the clip's own room: its quietest 100 ms, repeated, faded in and out over 5 ms.
+    A song gets the quiet between its notes, a recording in a hall its hall, and a clip of
+    steady noise stays the same. Speech is full of such pauses and most other classes are not;
+    heard in every class, the room stops being evidence for speech, so a model (and its maps)
+    must find the class in what sounds. Labels are kept: the rest of the clip still sounds.
+    """
+    b, _, t = wave.shape
+    use = (torch.rand(b, generator=gen) < probability).nonzero().flatten().tolist()
+    if not use or t < 4 * ROOM_WINDOW:
+        return wave
+    out = wave.clone()
+    power = F.avg_pool1d(wave[use].pow(2), ROOM_WINDOW, ROOM_HOP)[:, 0]  # (len(use), windows)
+    fade = torch.linspace(0.0, 1.0, PAUSE_FADE)
+    for row, i in enumerate(use):
+        start = int(power[row].argmin()) * ROOM_HOP
+        room = wave[i, 0, start : start + ROOM_WINDOW]
+        count = int(torch.randint(1, 3, (1,), generator=gen))
+        total = share[0] + (share[1] - share[0]) * float(torch.rand(1, generator=gen))
+        n = max(2 * PAUSE_FADE, int(total * t / count))
+        for _ in range(count):
+            a = int(torch.randint(0, t - n + 1, (1,), generator=gen))
+            offset = int(torch.randint(0, ROOM_WINDOW, (1,), generator=gen))
+            fill = room.repeat(n // ROOM_WINDOW + 2)[offset : offset + n]
+            mask = torch.ones(n)
+            mask[:PAUSE_FADE], mask[-PAUSE_FADE:] = fade, fade.flip(0)
+            out[i, 0, a : a + n] = out[i, 0, a : a + n] * (1 - mask) + fill * mask
+    return out
+
+
+def freq_mask(x: torch.Tensor, max_bands: int, gen: torch.Generator) -> torch.Tensor:
+    """Hide one random band of up to ``max_bands`` rows of each picture ``(B, C, F, T)`` under its
+    quietest value (SpecAugment's frequency mask), so no single band decides the answer."""
+    out = x.clone()
+    widths = torch.randint(0, max_bands + 1, (x.shape[0],), generator=gen).tolist()
+    for i, w in enumerate(widths):
+        if w == 0:
+            continue
+        a = int(torch.randint(0, x.shape[2] - w + 1, (1,), generator=gen))
+        out[i, :, a : a + w] = x[i].min()
+    return out
 
 
 # Largest denominator of a speed ratio p/q: the resampling filter grows with p and q, and ratios at

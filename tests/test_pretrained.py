@@ -11,6 +11,7 @@ import torch
 from explainer import train
 from explainer.models import list_models
 from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
+from explainer.trainset import add_pauses, freq_mask, sound_crop_starts
 from helpers import make_folder_dataset
 
 
@@ -186,6 +187,66 @@ def test_augment_gain_and_noise_snr():
     torch.testing.assert_close(quiet, torch.full_like(wave, 0.3 * 10 ** (-6 / 20)))
     silent = train.augment(torch.zeros(4, 1, 16000), train.TrainConfig(noise_probability=1.0), gen, None)
     assert torch.equal(silent, torch.zeros_like(silent))  # no noise bed on silence, and no NaN
+
+
+def _burst_in_a_room(n: int = 4, seconds: float = 4.0, at: float = 3.0, burst: float = 0.2) -> torch.Tensor:
+    """``n`` clips: a quiet room (-60 dB noise) with one ``burst``-long 440 Hz tone ``at`` seconds in."""
+    sr = 16000
+    gen = torch.Generator().manual_seed(0)
+    wave = torch.randn(n, 1, int(seconds * sr), generator=gen) * 1e-3
+    t = torch.arange(int(burst * sr)) / sr
+    wave[..., int(at * sr): int(at * sr) + len(t)] += 0.5 * torch.sin(2 * torch.pi * 440 * t)
+    return wave
+
+
+def test_crops_are_drawn_around_the_sound():
+    # a short crop of a long clip with one sound in it must hold that sound: a crop of the room alone,
+    # labelled with the sound's class, is what teaches a model that the room is the class
+    wave = _burst_in_a_room(n=64)
+    crop = int(0.64 * 16000)
+    quiet = train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0, pause_probability=0.0)
+    out = train.augment(wave, quiet, torch.Generator().manual_seed(1), crop)
+    assert out.shape == (64, 1, crop)
+    assert (out.abs().amax(dim=-1) > 0.1).all()  # every crop holds part of the burst
+    starts = sound_crop_starts(wave, crop, torch.Generator().manual_seed(2))
+    assert len(set(starts.tolist())) > 16  # still a spread of places, not one
+    uniform = train.augment(wave, train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0, pause_probability=0.0,
+                                                    crop_on_sound=False), torch.Generator().manual_seed(1), crop)
+    assert (uniform.abs().amax(dim=-1) < 0.1).any()  # uniform crops do miss it
+    silent = sound_crop_starts(torch.zeros(8, 1, 64000), crop, torch.Generator().manual_seed(3))
+    assert ((silent >= 0) & (silent <= 64000 - crop)).all()  # silence: uniform crops, no error
+
+
+def test_pauses_hold_the_clips_own_room():
+    from explainer.features import sounding
+
+    # a tone that sounds from 0.4 s to 2.8 s of a 3.2 s clip in a -60 dB room
+    wave = _burst_in_a_room(n=16, seconds=3.2, at=0.4, burst=2.4)
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(add_pauses(wave, 0.0, (0.1, 0.35), gen), wave)  # a share of 0 changes nothing
+    out = add_pauses(wave, 1.0, (0.2, 0.3), gen)
+    before, after = sounding(wave).float().mean(1), sounding(out).float().mean(1)
+    lost = before - after
+    # a pause may fall partly on the room already there, but together they cut the sound, never all of it
+    assert lost.mean() > 0.1 and (lost > 0.05).sum() >= 12 and (lost >= 0).all() and (lost < 0.35).all(), lost
+    assert out.abs().amax() <= wave.abs().amax() + 1e-6  # nothing louder than the clip
+    # what replaced the tone is the room: at its level, not digital silence
+    changed = (out - wave).abs() > 0.1
+    level = out[changed].abs().median()  # the 5 ms fades still hold some tone; the rest is room
+    assert 2e-4 < level < 2e-3, level
+    steady = torch.full((4, 1, 16000), 0.3)  # a steady sound is its own room: nothing to cut
+    torch.testing.assert_close(add_pauses(steady, 1.0, (0.2, 0.3), gen), steady)
+
+
+def test_frequency_mask_hides_one_band_at_the_floor():
+    x = torch.randn(8, 1, 128, 64)
+    out = freq_mask(x, 12, torch.Generator().manual_seed(0))
+    for i in range(8):
+        rows = (out[i] != x[i]).any(dim=-1).flatten().nonzero().flatten()
+        if len(rows):
+            assert len(rows) <= 12 and rows.max() - rows.min() + 1 == len(rows)  # one band of at most 12 rows
+            assert torch.all(out[i, :, rows] == x[i].min())
+    assert (out != x).any()
 
 
 def test_confusion_keeps_a_row_for_every_class():

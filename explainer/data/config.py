@@ -61,7 +61,7 @@ class DataConfig:
     # Length of a class clip: 3.2 s is 51,200 samples, the length all six models train on.
     clip_seconds: float = 3.2
     # Class clips per class in each split.
-    train_per_class: int = 500
+    train_per_class: int = 750
     val_per_class: int = 60
     test_per_class: int = 120
     # Sequence clips (several classes one after another) per split, for frame labels.
@@ -81,7 +81,7 @@ class DataConfig:
     real_root: str = "/"
     # Share of each class's clips drawn from real recordings, when the class has any.
     real_share: dict[str, float] = field(default_factory=lambda: {
-        "speech": 0.7, "music": 0.5, "percussion": 0.5})
+        "speech": 0.85, "music": 0.5, "percussion": 0.5})
     # SoundFont used for music and percussion (Debian package fluid-soundfont-gm).
     soundfont: str = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
     # Rate fluidsynth renders at before resampling to 16 kHz: its sample interpolation has
