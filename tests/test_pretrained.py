@@ -204,14 +204,14 @@ def test_crops_are_drawn_around_the_sound():
     # labelled with the sound's class, is what teaches a model that the room is the class
     wave = _burst_in_a_room(n=64)
     crop = int(0.64 * 16000)
-    quiet = train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0, pause_probability=0.0)
+    quiet = train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0, crop_on_sound=True)
     out = train.augment(wave, quiet, torch.Generator().manual_seed(1), crop)
     assert out.shape == (64, 1, crop)
     assert (out.abs().amax(dim=-1) > 0.1).all()  # every crop holds part of the burst
     starts = sound_crop_starts(wave, crop, torch.Generator().manual_seed(2))
     assert len(set(starts.tolist())) > 16  # still a spread of places, not one
-    uniform = train.augment(wave, train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0, pause_probability=0.0,
-                                                    crop_on_sound=False), torch.Generator().manual_seed(1), crop)
+    uniform = train.augment(wave, train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0),
+                            torch.Generator().manual_seed(1), crop)  # the default: uniform crops
     assert (uniform.abs().amax(dim=-1) < 0.1).any()  # uniform crops do miss it
     silent = sound_crop_starts(torch.zeros(8, 1, 64000), crop, torch.Generator().manual_seed(3))
     assert ((silent >= 0) & (silent <= 64000 - crop)).all()  # silence: uniform crops, no error

@@ -58,7 +58,7 @@ def augment(x: np.ndarray, cls: str, rng: np.random.Generator, cfg: AugmentConfi
     if do_mic:
         y = microphone(y, rng)
     if do_agc:
-        y = agc(y, rng)
+        y = agc(y, rng, cfg.agc_noise_room_db)
     peak_db = rng.uniform(*cfg.peak_db)
     y = set_peak(y, peak_db)
     if do_codec:
@@ -169,20 +169,16 @@ def microphone(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _biquad(AF.equalizer_biquad, y, f0, gain, q)
 
 
-# How far below its target level an AGC keeps the noise floor it lifts, dB. Without this bound, a
-# clip of one short word in a fan's noise came out with the fan as loud as the word.
-AGC_NOISE_ROOM_DB = 20.0
-
-
-def agc(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def agc(x: np.ndarray, rng: np.random.Generator, noise_room_db: float | None = None) -> np.ndarray:
     """Automatic gain control: pull a 10 ms level envelope towards a target.
 
     The gain attacks fast (5-20 ms) when the sound gets louder and releases slowly
     (0.2-1 s) when it gets quieter, and never lifts more than 10-30 dB, so quiet passages
     come up and loud onsets are held down, as a browser's AGC does. Like a browser's AGC,
-    it also estimates the noise floor (the 10th-percentile frame) and never lifts that floor
-    to within `AGC_NOISE_ROOM_DB` of its target: pauses come up with their room noise, but
-    the room never swamps a word that stood above it.
+    it can also estimate the noise floor (the 10th-percentile frame) and never lift that floor
+    to within ``noise_room_db`` of its target: pauses come up with their room noise, but the
+    room never swamps a word that stood above it. ``None`` (the shipped set's data) leaves the
+    floor free to rise by the whole gain.
     """
     hop = SAMPLE_RATE // 100
     frames = len(x) // hop
@@ -191,8 +187,9 @@ def agc(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     env = np.sqrt(np.mean(x[:frames * hop].reshape(frames, hop) ** 2, axis=1)) + 1e-9
     target = np.max(env) * 10 ** (-rng.uniform(6.0, 14.0) / 20)
     max_gain = 10 ** (rng.uniform(10.0, 30.0) / 20)
-    floor = np.percentile(env, 10)
-    max_gain = max(min(max_gain, target * 10 ** (-AGC_NOISE_ROOM_DB / 20) / floor), 0.1)
+    if noise_room_db is not None:
+        floor = np.percentile(env, 10)
+        max_gain = max(min(max_gain, target * 10 ** (-noise_room_db / 20) / floor), 0.1)
     want = np.clip(target / env, 0.1, max_gain)
     attack = np.exp(-1.0 / rng.uniform(0.5, 2.0))    # in frames: 5-20 ms
     release = np.exp(-1.0 / rng.uniform(20.0, 100.0))  # 0.2-1 s
