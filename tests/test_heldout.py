@@ -60,10 +60,18 @@ def test_the_remade_test_clips_land_in_the_cards_cells():
         assert moved == check["clips_moved"] <= 1, arch
 
 
+def _session(set_name):
+    """A visitor's real session (keys and small values), as the page's handlers receive it."""
+    from explainer import audio
+    from explainer.ui.sessions import Session
+
+    return Session.start(audio.load(ROOT / "examples" / "speech_1.wav"), set_name, ("input_x_gradient",))
+
+
 def test_a_click_on_a_cell_lists_and_plays_its_clips():
     from explainer import audio
 
-    session = SimpleNamespace(analysis=SimpleNamespace(set_name="sound-types"))
+    session = _session("sound-types")
     m = heldout.bundled("sound-types")
     arch = "waveform_cnn"
     t, q = next((t, q) for t, row in enumerate(m["confusion"][arch]) for q, v in enumerate(row) if t != q and v)
@@ -79,7 +87,7 @@ def test_a_click_on_a_cell_lists_and_plays_its_clips():
 
 
 def test_sets_without_a_sample_hide_the_listening_row():
-    none = SimpleNamespace(analysis=SimpleNamespace(set_name="mine-0123456789abcdef"))
+    none = _session("mine-0123456789abcdef")
     table, caption, row = heldout.matrix_update(none, "tcn")
     assert not table["visible"] and not row["visible"]
     assert heldout.bundled("../sound-types") is None and heldout.bundled(None) is None

@@ -77,7 +77,7 @@ def compare_cell(session, arch, evt=None):
     """A click on the Compare view's matrix: list that cell's bundled clips and play the first."""
     import gradio as gr
 
-    set_name = session.analysis.set_name if session is not None else None
+    set_name = session.set_name if session is not None else None
     row, col = evt.index if evt is not None and evt.index is not None else (0, 0)
     choices, text = cell_clips(set_name, arch, int(row), int(col))
     first = choices[0][1] if choices else None
@@ -88,7 +88,7 @@ def matrix_update(session, arch):
     """The clickable matrix, its caption and the listening row, for the page's set and model."""
     import gradio as gr
 
-    set_name = session.analysis.set_name if session is not None else None
+    set_name = session.set_name if session is not None else None
     table = cell_table(set_name, arch)
     classes = (bundled(set_name) or {}).get("classes", [])
     return (gr.update(value=table, headers=["true \\ heard as"] + classes, visible=table is not None),
