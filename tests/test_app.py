@@ -216,6 +216,15 @@ def test_browser_walk_through_every_view(server, clip, tmp_path):
             step.get_by_text("Step 2 of").wait_for()
             assert step.inner_text() != first
             page.screenshot(path=str(shots / "20_walkthrough.png"), full_page=True)
+
+            # the Compare view's held-out matrix: a click on a cell lists the bundled clips behind it
+            page.get_by_role("tab", name="Compare").click()
+            page.get_by_text("How good is each model?").click()
+            cells = page.locator("#ae-conf-cells [role=gridcell]")
+            cells.first.wait_for()
+            cells.nth(2).click()  # first row (speech, true), second class column
+            page.get_by_text("(wrong: heard as", exact=False).first.wait_for()
+            page.screenshot(path=str(shots / "30_held_out_cell.png"), full_page=True)
         finally:
             browser.close()
     assert not outside, f"the page fetched from outside the app: {outside[:5]}"
