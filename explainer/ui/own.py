@@ -317,11 +317,11 @@ def cell_matrix(own: OwnSounds | None, arch: str | None) -> dict:
     """The held-out confusion matrix of one model of the set trained last, as a table to click."""
     gr = _gr()
     if own is None or not own.card or arch not in (own.card.get("models") or {}):
-        return gr.update(value=None)
+        return gr.update(value=None, visible=False)  # nothing trained yet: no empty table
     classes = own.card["classes"]
     conf = own.card["models"][arch]["test"]["confusion"]
     return gr.update(value=[[f"{c} (true)"] + list(row) for c, row in zip(classes, conf)],
-                     headers=["true \\ predicted"] + classes)
+                     headers=["true \\ predicted"] + classes, visible=True)
 
 
 def cell_clips(own: OwnSounds | None, arch: str | None, row: int, col: int):

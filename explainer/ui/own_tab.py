@@ -54,7 +54,7 @@ def build_own_tab(set_dd: gr.Dropdown) -> None:
             own_arch = gr.Dropdown([(models.title(x), x) for x in archs], value=archs[0], label="Model",
                                    interactive=True)
             own_matrix = gr.Dataframe(interactive=False, label="Held-out confusion matrix (rows: the true "
-                                      "class): click a number to hear its clips")
+                                      "class): click a number to hear its clips", visible=False)
             own_cell_md = gr.Markdown(elem_classes="ae-caption")
             with gr.Row():
                 own_cell_dd = gr.Dropdown([], label="Clips in this cell", interactive=True)
