@@ -211,7 +211,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                 logits = model(x).float()
                 if seq is not None:  # frame-level targets teach where each class starts and stops
                     j = torch.randint(0, len(seq[0]), (min(8, len(seq[0])),), generator=gen)
-                    frames = model.frame_logits(model.front_end(augment(seq[0][j], cfg, gen, None, pauses=False))).float()
+                    seq_x = model.front_end(augment(seq[0][j], cfg, gen, None, pauses=False))
+                    frames = model.frame_logits(seq_x).float()
             loss = F.cross_entropy(logits, train_y[idx], label_smoothing=cfg.label_smoothing)
             if seq is not None:
                 loss = loss + cfg.sequence_weight * F.cross_entropy(frames, seq[1][j], ignore_index=-100,

@@ -39,7 +39,7 @@ class AugmentConfig:
     # How far below its target the AGC keeps the noise floor it lifts, dB, as a browser's AGC does;
     # None lets it lift the floor by its whole gain. The shipped set was made with None, which
     # brought a fan's noise up to within 0.3-2 dB of a short word in some clips labelled speech;
-    # the next set should be made with 20 (measured on its own in the stop note of this change).
+    # the next set should be made with 20 (the README's "Train your own set" says what it measured).
     agc_noise_room_db: float | None = None
     # Chance of a codec round trip through ffmpeg: Opus in WebM (what browsers record) or MP3.
     p_codec: float = 0.5
