@@ -200,10 +200,10 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             wave = train_w[idx]
             if model.input_kind in cfg.speed_range:
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
-            x = model.front_end(augment(wave, cfg, gen, crop, pauses=parent is None))
+            x = model.front_end(augment(wave, cfg, gen, crop, pauses=not frozen))
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
-            if cfg.freq_mask_bands.get(model.input_kind) and parent is None:
+            if cfg.freq_mask_bands.get(model.input_kind) and not frozen:
                 x = freq_mask(x, cfg.freq_mask_bands[model.input_kind], gen)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
