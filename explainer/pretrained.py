@@ -72,12 +72,21 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _compact(v: torch.Tensor) -> torch.Tensor:
+    """``v`` as fp16 when every value fits fp16's range, else unchanged."""
+    if not v.is_floating_point():
+        return v
+    half = v.half()
+    return half if bool(torch.isfinite(half).all() or not torch.isfinite(v).all()) else v
+
+
 def save_weights(model: nn.Module, path: Path) -> str:
-    """Write a model's network weights (not its fixed front-end) as fp16 safetensors; returns sha256."""
-    state = {
-        k: (v.half() if v.is_floating_point() else v).contiguous()
-        for k, v in model.state_dict().items() if not k.startswith("front_end.")
-    }
+    """Write a model's network weights (not its fixed front-end) as fp16 safetensors; returns sha256.
+
+    A tensor with a value beyond fp16's range (about 65,504) stays fp32: a BatchNorm's running
+    variance of a log-energy column can pass it, and fp16 would store it as infinity.
+    """
+    state = {k: _compact(v).contiguous() for k, v in model.state_dict().items() if not k.startswith("front_end.")}
     save_file(state, str(path))
     return sha256(path)
 

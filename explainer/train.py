@@ -37,7 +37,7 @@ class TrainConfig:
     seed: int = 0  # seeds data order, augmentation and initialisation
     clip_seconds: float = 3.2  # every clip is centre-cropped or zero-padded to this length
     batch_size: int = 32  # clips per optimiser step
-    max_epochs: int = 20  # upper bound; early stopping usually ends sooner
+    max_epochs: int = 12  # upper bound; early stopping usually ends sooner
     # each architecture's own departures from these settings (epochs, crops, weight averaging, learning
     # rate, memory layout) live on its class, as ``training`` (explainer.models.layers.AudioModel); the
     # dicts below override them by architecture name for one run
@@ -46,7 +46,7 @@ class TrainConfig:
     # no early stop before this: the one-cycle schedule gains most as its rate falls, so the default
     # runs every epoch of it and keeps the best by validation (stopping at 14 of 20 left the LFCC CNN
     # with weights from before the rate came down)
-    min_epochs: int = 20
+    min_epochs: int = 12
     lr: float = 2e-3  # peak AdamW learning rate (times each model's lr_scale)
     weight_decay: float = 1e-2  # AdamW weight decay
     label_smoothing: float = 0.05  # softens targets so probabilities stay calibrated
@@ -63,16 +63,17 @@ class TrainConfig:
     gain_db: tuple[float, float] = (-12.0, 6.0)  # random gain range applied per clip
     noise_snr_db: tuple[float, float] = (15.0, 45.0)  # random background noise, relative to the clip
     noise_probability: float = 0.5  # share of clips that get background noise
-    # Three training options, off in the shipped set's recipe (see the README's "Train your own set" for what
-    # they measured): random crops drawn around a step where the clip sounds, so a 0.64 s crop of a spoken
-    # phrase is never a pause labelled "speech";
-    crop_on_sound: bool = False
-    # a share of training clips that get one or two pauses of their own room (trainset.add_pauses), and the
-    # share of the clip those pauses fill, so that pauses in every class are evidence for none;
-    pause_probability: float = 0.0
+    # Three options against shortcuts on the room, each set by architecture on its class's ``training``
+    # (the README's "Train your own set" says what they measured): random crops drawn around a step where
+    # the clip sounds, so a 0.64 s crop of a spoken phrase is never a pause labelled "speech";
+    crop_on_sound: dict[str, bool] = field(default_factory=dict)  # by architecture, over the class's own
+    # the share of training clips that get one or two pauses of their own room (trainset.add_pauses), and
+    # the share of the clip those pauses fill, so that pauses in every class are evidence for none;
+    pause_probability: dict[str, float] = field(default_factory=dict)  # by architecture, over the class's own
     pause_share: tuple[float, float] = (0.1, 0.35)
-    # SpecAugment's frequency mask, in rows, by input kind (e.g. {"mel128x128": 12, "mel224": 20})
-    freq_mask_bands: dict[str, int] = field(default_factory=dict)
+    # SpecAugment's frequency mask, in rows, by input kind: the beginner CNN's Flatten ties each weight to
+    # one mel row, and hiding a band keeps it from resting on one
+    freq_mask_bands: dict[str, int] = field(default_factory=lambda: {"mel128x128": 12})
     # exponential moving average of the weights: validation and the saved model use the average, which
     # smooths the epoch-to-epoch swings of models that jump around
     ema_decay: dict[str, float] = field(default_factory=dict)
@@ -100,12 +101,14 @@ def model_settings(arch: str, cfg: TrainConfig) -> dict:
     """One architecture's training settings: its class's ``training`` overrides, then the run's.
 
     Returns ``epoch_scale``, ``crop_seconds`` (``None``: whole clips), ``ema_decay``
-    (``None``: no averaging), ``lr_scale``, ``channels_last`` and ``finetune_layers``.
+    (``None``: no averaging), ``lr_scale``, ``channels_last``, ``finetune_layers``,
+    ``crop_on_sound`` and ``pause_probability``.
     """
     out = {"epoch_scale": 1.0, "crop_seconds": None, "ema_decay": None, "lr_scale": 1.0, "channels_last": False,
-           "finetune_layers": "head"}
+           "finetune_layers": "head", "crop_on_sound": False, "pause_probability": 0.0}
     out.update(getattr(model_class(arch), "training", {}))
-    for key in ("epoch_scale", "crop_seconds", "ema_decay", "finetune_layers"):
+    for key in ("epoch_scale", "crop_seconds", "ema_decay", "finetune_layers", "crop_on_sound",
+                "pause_probability"):
         if arch in getattr(cfg, key):
             out[key] = getattr(cfg, key)[arch]
     return out
@@ -200,7 +203,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             wave = train_w[idx]
             if model.input_kind in cfg.speed_range:
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
-            x = model.front_end(augment(wave, cfg, gen, crop, pauses=not frozen))
+            x = model.front_end(augment(wave, cfg, gen, crop, on_sound=own["crop_on_sound"],
+                                                pauses=0.0 if frozen else own["pause_probability"]))
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
             if cfg.freq_mask_bands.get(model.input_kind) and not frozen:
@@ -211,7 +215,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                 logits = model(x).float()
                 if seq is not None:  # frame-level targets teach where each class starts and stops
                     j = torch.randint(0, len(seq[0]), (min(8, len(seq[0])),), generator=gen)
-                    seq_x = model.front_end(augment(seq[0][j], cfg, gen, None, pauses=False))
+                    seq_x = model.front_end(augment(seq[0][j], cfg, gen, None))
                     frames = model.frame_logits(seq_x).float()
             loss = F.cross_entropy(logits, train_y[idx], label_smoothing=cfg.label_smoothing)
             if seq is not None:
@@ -244,7 +248,9 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
-            "epoch_scale": scale, "trained_layers": layers,
+            "epoch_scale": scale, "trained_layers": layers, "crop_on_sound": own["crop_on_sound"] and crop is not None,
+            "pause_probability": 0.0 if frozen else own["pause_probability"],
+            "freq_mask_bands": 0 if frozen else cfg.freq_mask_bands.get(model.input_kind, 0),
             "trained_params": sum(p.numel() for p in params)}
     return model, info
 

@@ -142,25 +142,25 @@ def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
 
 
 def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: int | None,
-            pauses: bool = True) -> torch.Tensor:
+            on_sound: bool = False, pauses: float = 0.0) -> torch.Tensor:
     """Random crop, pauses, gain and background noise on a batch ``(B, 1, samples)``.
 
-    With ``cfg.crop_on_sound``, each crop holds at least one 10 ms step where the clip sounds
+    With ``on_sound``, each crop holds at least one 10 ms step where the clip sounds
     (:func:`sound_crop_starts`), so that a short crop of speech is never a pause labelled "speech".
-    Then a ``cfg.pause_probability`` share of the clips gets pauses of its own room
-    (:func:`add_pauses`), so that pauses are found in every class and are evidence of none;
-    ``pauses=False`` leaves them out (sequence clips, whose frame labels would call a pause a class).
+    Then a ``pauses`` share of the clips gets pauses of its own room (:func:`add_pauses`), so that
+    pauses are found in every class and are evidence of none (sequence clips get none: their frame
+    labels would call a pause a class).
     """
     b, _, t = wave.shape
     if crop is not None and crop < t:
-        starts = sound_crop_starts(wave, crop, gen) if cfg.crop_on_sound else \
+        starts = sound_crop_starts(wave, crop, gen) if on_sound else \
             torch.randint(0, t - crop + 1, (b,), generator=gen)
         wave = torch.stack([wave[i, :, s : s + crop] for i, s in enumerate(starts.tolist())])
     else:  # fixed-size inputs: a circular shift moves events in time instead
         shifts = torch.randint(-t // 8, t // 8 + 1, (b,), generator=gen)
         wave = torch.stack([torch.roll(wave[i], int(s), dims=-1) for i, s in enumerate(shifts)])
-    if pauses and cfg.pause_probability > 0:
-        wave = add_pauses(wave, cfg.pause_probability, cfg.pause_share, gen)
+    if pauses > 0:
+        wave = add_pauses(wave, pauses, cfg.pause_share, gen)
     lo, hi = cfg.gain_db
     gain_db = (lo + (hi - lo) * torch.rand(b, generator=gen)).tolist()
     wave = torch.stack([AF.gain(w, g) for w, g in zip(wave, gain_db)])

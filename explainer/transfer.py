@@ -88,7 +88,10 @@ def own_config(**changes):
     from .train import TrainConfig
     from .ui.own import TRAIN_SECONDS
 
-    return TrainConfig(clip_seconds=TRAIN_SECONDS, batch_size=16, split_fractions=(0.6, 0.1), **changes)
+    # more clips held out than the trainer's default: with 10 a class, 3 of each are scored; a few dozen
+    # clips make epochs of a few steps, so training from scratch runs 20 of them
+    settings = dict(clip_seconds=TRAIN_SECONDS, batch_size=16, split_fractions=(0.6, 0.1), max_epochs=20, min_epochs=20)
+    return TrainConfig(**{**settings, **changes})
 
 
 def measure(data: Path, sets: Path, layers: tuple[str, ...] = ("head", "last", "all"), scratch: bool = True,

@@ -316,6 +316,9 @@ def test_generate_with_real_recordings(tmp_path: Path) -> None:
     _fake_packages(tmp_path / "root")
     config = _tiny(CLASSES, real_root=str(tmp_path / "root"), use_real=True)
     config.train_per_class = config.test_per_class = 6
+    # half and half, so that a few clips hold both kinds (at the default 85 % real speech, 14 clips are
+    # all real one time in ten)
+    config.real_share = {"speech": 0.5, "music": 0.5, "percussion": 0.5}
     manifest = _check_dataset(Path(generate(tmp_path / "data", config)).parent, config)
     origins = {(c["label"], c["origin"]) for c in manifest["clips"]}
     assert ("speech", "real") in origins and ("speech", "synthetic") in origins

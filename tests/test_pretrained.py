@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from explainer import train
-from explainer.models import list_models
+from explainer.models import build, list_models
 from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
 from explainer.trainset import add_pauses, freq_mask, sound_crop_starts
 from helpers import make_folder_dataset
@@ -50,6 +50,30 @@ def _copy(tiny_set: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "sets" / "tiny"
     shutil.copytree(tiny_set, dst)
     return dst
+
+
+def test_weights_beyond_fp16_range_are_kept_exactly(tmp_path):
+    # the LFCC CNN's first BatchNorm sees a log-energy column whose running variance can pass 65,504:
+    # written as fp16 it became infinity, and the loaded model answered differently on 128 of 720 clips
+    from explainer.pretrained import load_weights, save_weights
+
+    model = build("lfcc_cnn", n_classes=6).eval()
+    state = model.state_dict()
+    state["column_norm.running_var"][0] = 7.3e4
+    state["column_norm.running_mean"][0] = 385.5
+    model.load_state_dict(state)
+    save_weights(model, tmp_path / "w.safetensors")
+    back = build("lfcc_cnn", n_classes=6).eval()
+    load_weights(back, tmp_path / "w.safetensors")
+    assert float(back.state_dict()["column_norm.running_var"][0]) == 7.3e4
+    x = torch.randn(1, 1, 100, 180)
+    x[..., 0] = 300.0 + 200.0 * x[..., 0]
+    torch.testing.assert_close(back(x), model(x), atol=2e-2, rtol=0)  # the rest, fp16, changes little
+    from safetensors.torch import load_file
+
+    stored = load_file(str(tmp_path / "w.safetensors"))
+    assert stored["column_norm.running_var"].dtype == torch.float32
+    assert stored["block1.0.weight"].dtype == torch.float16  # the weights in range stay half size
 
 
 def test_refuses_a_bad_checksum(tiny_set, tmp_path):
@@ -204,8 +228,8 @@ def test_crops_are_drawn_around_the_sound():
     # labelled with the sound's class, is what teaches a model that the room is the class
     wave = _burst_in_a_room(n=64)
     crop = int(0.64 * 16000)
-    quiet = train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0, crop_on_sound=True)
-    out = train.augment(wave, quiet, torch.Generator().manual_seed(1), crop)
+    quiet = train.TrainConfig(gain_db=(0.0, 0.0), noise_probability=0.0)
+    out = train.augment(wave, quiet, torch.Generator().manual_seed(1), crop, on_sound=True)
     assert out.shape == (64, 1, crop)
     assert (out.abs().amax(dim=-1) > 0.1).all()  # every crop holds part of the burst
     starts = sound_crop_starts(wave, crop, torch.Generator().manual_seed(2))
@@ -215,6 +239,19 @@ def test_crops_are_drawn_around_the_sound():
     assert (uniform.abs().amax(dim=-1) < 0.1).any()  # uniform crops do miss it
     silent = sound_crop_starts(torch.zeros(8, 1, 64000), crop, torch.Generator().manual_seed(3))
     assert ((silent >= 0) & (silent <= 64000 - crop)).all()  # silence: uniform crops, no error
+
+
+def test_options_against_room_shortcuts_are_set_by_architecture():
+    # the three CNNs they helped on real recordings train with crops on the sound and pauses; the
+    # LFCC CNN, TCN and ViT, which they hurt, do not; a run can still override any one by name
+    own = {a: train.model_settings(a, train.TrainConfig()) for a in list_models()}
+    assert {a for a, o in own.items() if o["pause_probability"] > 0} == {"waveform_cnn", "spectrogram_cnn",
+                                                                           "baseline_cnn"}
+    assert {a for a, o in own.items() if o["crop_on_sound"]} == {"waveform_cnn", "spectrogram_cnn"}
+    override = train.TrainConfig(crop_on_sound={"lfcc_cnn": True}, pause_probability={"waveform_cnn": 0.0})
+    assert train.model_settings("lfcc_cnn", override)["crop_on_sound"] is True
+    assert train.model_settings("waveform_cnn", override)["pause_probability"] == 0.0
+    assert train.TrainConfig().freq_mask_bands == {"mel128x128": 12}  # only the beginner CNN's picture
 
 
 def test_pauses_hold_the_clips_own_room():

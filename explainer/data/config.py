@@ -37,10 +37,9 @@ class AugmentConfig:
     # lifted and loud ones held down, with the attack and release of a real AGC.
     p_agc: float = 0.4
     # How far below its target the AGC keeps the noise floor it lifts, dB, as a browser's AGC does;
-    # None lets it lift the floor by its whole gain. The shipped set was made with None, which
-    # brought a fan's noise up to within 0.3-2 dB of a short word in some clips labelled speech;
-    # the next set should be made with 20 (the README's "Train your own set" says what it measured).
-    agc_noise_room_db: float | None = None
+    # None lets it lift the floor by its whole gain, which brought a fan's noise up to within
+    # 0.3-2 dB of a short word in some clips labelled speech.
+    agc_noise_room_db: float | None = 20.0
     # Chance of a codec round trip through ffmpeg: Opus in WebM (what browsers record) or MP3.
     p_codec: float = 0.5
     # Bit rates of those codecs, kbit/s.
@@ -66,7 +65,7 @@ class DataConfig:
     # Length of a class clip: 3.2 s is 51,200 samples, the length all six models train on.
     clip_seconds: float = 3.2
     # Class clips per class in each split.
-    train_per_class: int = 500
+    train_per_class: int = 750
     val_per_class: int = 60
     test_per_class: int = 120
     # Sequence clips (several classes one after another) per split, for frame labels.
@@ -86,7 +85,7 @@ class DataConfig:
     real_root: str = "/"
     # Share of each class's clips drawn from real recordings, when the class has any.
     real_share: dict[str, float] = field(default_factory=lambda: {
-        "speech": 0.7, "music": 0.5, "percussion": 0.5})
+        "speech": 0.85, "music": 0.5, "percussion": 0.5})
     # SoundFont used for music and percussion (Debian package fluid-soundfont-gm).
     soundfont: str = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
     # Rate fluidsynth renders at before resampling to 16 kHz: its sample interpolation has

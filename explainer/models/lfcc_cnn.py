@@ -43,7 +43,7 @@ class LfccCNN(AudioModel):
     order = 40
     # short crops keep the full-width grid affordable; channels-last memory measured 1.4x faster conv
     # backward on CPU for this wide grid
-    training = {"crop_seconds": 0.64, "channels_last": True, "finetune_layers": "last"}
+    training = {"epoch_scale": 0.75, "crop_seconds": 0.64, "channels_last": True, "finetune_layers": "last"}
     unit_layer = "block1.3"  # the unit view opens on the (2, 1) pool: two time rows of one column
     cam_layer = "block3"
     finetune_block = ("block3",)

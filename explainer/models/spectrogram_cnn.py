@@ -31,7 +31,7 @@ class SpectrogramCNN(AudioModel):
     short_title = "2D spectrogram CNN"
     subtitle = "a 2D CNN on the 64-band mel spectrogram"
     order = 20
-    training = {"crop_seconds": 2.0, "finetune_layers": "all"}
+    training = {"crop_seconds": 2.0, "finetune_layers": "all", "crop_on_sound": True, "pause_probability": 0.3}
     unit_layer = "block1.0"  # the unit view opens on the first 3 x 3 kernel over the log-mel
     cam_layer = "block4"
     finetune_block = ("block4",)

@@ -36,7 +36,8 @@ class WaveformCNN(AudioModel):
     order = 10
     # cheap per epoch and still improving late: twice the epochs, on 2 s crops, with averaged weights that
     # smooth its epoch-to-epoch swings
-    training = {"epoch_scale": 2.0, "crop_seconds": 2.0, "ema_decay": 0.99, "finetune_layers": "all"}
+    training = {"epoch_scale": 2.0, "crop_seconds": 2.0, "ema_decay": 0.99, "finetune_layers": "all",
+                "crop_on_sound": True, "pause_probability": 0.3}
     unit_layer = "wide_conv.0"  # the unit view opens on the 64-tap, stride-4 kernel over raw samples
     cam_layer = "block5"
     finetune_block = ("block5",)

@@ -9,7 +9,7 @@ returns the results (the API and the tests).
 from __future__ import annotations
 
 from .. import audio, pretrained
-from .own import TRAIN_SECONDS, OwnSounds, OwnSoundsError, _gr, menu_update, new_name
+from .own import OwnSounds, OwnSoundsError, _gr, menu_update, new_name
 from .own_progress import LAYER_WORDS, TrainingBoard, train_live
 
 RESULT_HEADERS = ["model", "fine-tuned from the set", "time", "from scratch", "time", "layers trained"]
@@ -64,6 +64,7 @@ def own_train_steps(own: OwnSounds | None, compare: bool, progress=None):
     """
     gr = _gr()
     from .. import plots, train
+    from ..transfer import own_config
     from ..models import list_models
 
     if own is None:
@@ -77,8 +78,7 @@ def own_train_steps(own: OwnSounds | None, compare: bool, progress=None):
         raise gr.Error("There is no trained set to start from, so fine-tuning cannot run here.")
     name = new_name()
     own.sets_dir.mkdir(parents=True, exist_ok=True)
-    # more clips held out than the trainer's default: with 10 a class, 3 of each are scored
-    cfg = train.TrainConfig(clip_seconds=TRAIN_SECONDS, batch_size=16, split_fractions=(0.6, 0.1))
+    cfg = own_config()
     archs = list_models()
 
     def report(fraction, text):  # "waveform_cnn: fine-tuning" -> "1D waveform CNN: fine-tuning"
