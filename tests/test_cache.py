@@ -64,6 +64,27 @@ def test_sizes_and_keys():
     assert clip_key(wave, "set", ("m",)) != clip_key(wave * 0.99, "set", ("m",))
 
 
+def test_a_view_counts_the_memory_it_keeps_alive():
+    # four channels sliced from a 64-channel map keep all 64 in memory; counting only the four let the
+    # cache hold more than its budget
+    fmap = torch.zeros(64, 100)
+    assert nbytes(fmap[:4]) == 64 * 100 * 4
+    assert nbytes(np.asarray(fmap)[:4]) == 64 * 100 * 4  # a numpy view of a tensor's storage
+    assert nbytes(np.zeros((64, 100))[:4]) == 64 * 100 * 8
+    assert nbytes([fmap, fmap[:4], np.asarray(fmap)[2:6]]) == 64 * 100 * 4  # shared memory counts once
+
+
+def test_shrunk_feature_maps_own_their_memory():
+    from types import SimpleNamespace
+
+    from explainer.plots.model_views import shrink_feature_maps
+
+    maps = {f"block{i}": torch.randn(1, 64, 16, 40)[0] for i in range(3)}  # short enough to need no pooling
+    small = shrink_feature_maps(SimpleNamespace(feature_maps=maps, layers=[]), "mel64")
+    assert small and all(m.base is None and m.shape[0] == 4 for m in small.values())
+    assert nbytes(small) == sum(m.nbytes for m in small.values())
+
+
 def test_budget_from_the_environment(monkeypatch):
     monkeypatch.setenv("EXPLAINER_CACHE_MB", "12.5")
     assert budget_bytes() == int(12.5 * 1024 * 1024)

@@ -272,7 +272,8 @@ def shrink_feature_maps(trace, kind: str, max_layers: int = 5) -> dict[str, np.n
             shape = list(fmap.shape)
             shape[axis: axis + 1] = [shape[axis] // k, k]
             fmap = fmap.reshape(shape).max(axis=axis + 1)
-        out[name] = np.ascontiguousarray(fmap, dtype=np.float32)
+        # a copy of its own: a slice of the layer's output would keep every channel alive behind it
+        out[name] = np.array(fmap, dtype=np.float32, order="C", copy=True)
     return out
 
 

@@ -39,16 +39,34 @@ def budget_bytes() -> int:
     return env_bytes("EXPLAINER_CACHE_MB", DEFAULT_MB)
 
 
+def _memory_of(obj) -> tuple[tuple, int]:
+    """The identity and size of the memory behind a tensor or an array: a view holds its whole base alive."""
+    if isinstance(obj, np.ndarray):
+        while isinstance(obj.base, np.ndarray):
+            obj = obj.base
+        if not isinstance(obj.base, torch.Tensor):
+            return ("array", id(obj)), int(obj.nbytes)
+        obj = obj.base  # np.asarray of a tensor shares the tensor's storage
+    storage = obj.untyped_storage()
+    return ("storage", storage.data_ptr()), storage.nbytes()
+
+
 def nbytes(obj, _seen: set | None = None) -> int:
-    """Bytes held by the tensors and arrays inside ``obj`` (dataclasses, dicts, lists and tuples followed)."""
+    """Bytes held by the tensors and arrays inside ``obj`` (dataclasses, dicts, lists and tuples followed).
+
+    A view counts the whole memory it keeps alive (a tensor's storage, an array's base), once
+    however many views share it: a slice of four channels of a 64-channel map holds all 64.
+    """
     seen = set() if _seen is None else _seen
     if id(obj) in seen:
         return 0
     seen.add(id(obj))
-    if isinstance(obj, torch.Tensor):
-        return obj.numel() * obj.element_size()
-    if isinstance(obj, np.ndarray):
-        return int(obj.nbytes)
+    if isinstance(obj, (torch.Tensor, np.ndarray)):
+        memory, size = _memory_of(obj)
+        if memory in seen:
+            return 0
+        seen.add(memory)
+        return size
     if isinstance(obj, dict):
         return sum(nbytes(v, seen) for v in obj.values())
     if isinstance(obj, (list, tuple)):
