@@ -89,7 +89,7 @@ def test_budget_from_the_environment(monkeypatch):
     monkeypatch.setenv("EXPLAINER_CACHE_MB", "12.5")
     assert budget_bytes() == int(12.5 * 1024 * 1024)
     monkeypatch.setenv("EXPLAINER_CACHE_MB", "not a number")
-    assert budget_bytes() == 400 * 1024 * 1024
+    assert budget_bytes() == 300 * 1024 * 1024
     monkeypatch.setenv("EXPLAINER_CACHE_MB", "0")
     cache = ResultCache()
     cache.get_or_make("k", lambda: np.ones(3))
