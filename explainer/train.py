@@ -183,6 +183,10 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                                                 pct_start=0.15)
     crop = own["crop_seconds"]
     crop = int(crop * audio.SAMPLE_RATE) if crop else None
+    # the options against shortcuts on the room, as this run applies them (a fine-tuned body gets none)
+    on_sound = bool(own["crop_on_sound"]) and crop is not None
+    pauses = 0.0 if frozen else own["pause_probability"]
+    mask = 0 if frozen else cfg.freq_mask_bands.get(model.input_kind, 0)
     seq = data.sequences.get("train") if model.frame_level else None
     if seq is not None:
         seq = (seq[0], sequence_labels(model, seq, data.classes))
@@ -203,12 +207,11 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             wave = train_w[idx]
             if model.input_kind in cfg.speed_range:
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
-            x = model.front_end(augment(wave, cfg, gen, crop, on_sound=own["crop_on_sound"],
-                                                pauses=0.0 if frozen else own["pause_probability"]))
+            x = model.front_end(augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses))
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
-            if cfg.freq_mask_bands.get(model.input_kind) and not frozen:
-                x = freq_mask(x, cfg.freq_mask_bands[model.input_kind], gen)
+            if mask:
+                x = freq_mask(x, mask, gen)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.autocast_bf16):
@@ -248,9 +251,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
-            "epoch_scale": scale, "trained_layers": layers, "crop_on_sound": own["crop_on_sound"] and crop is not None,
-            "pause_probability": 0.0 if frozen else own["pause_probability"],
-            "freq_mask_bands": 0 if frozen else cfg.freq_mask_bands.get(model.input_kind, 0),
+            "epoch_scale": scale, "trained_layers": layers, "crop_on_sound": on_sound, "pause_probability": pauses,
+            "freq_mask_bands": mask,
             "trained_params": sum(p.numel() for p in params)}
     return model, info
 
