@@ -91,7 +91,7 @@ def own_config(**changes):
     # more clips held out than the trainer's default: with 10 a class, 3 of each are scored; a few dozen
     # clips make epochs of a few steps, so training from scratch runs 20 of them
     settings = dict(clip_seconds=TRAIN_SECONDS, batch_size=16, split_fractions=(0.6, 0.1), max_epochs=20,
-                    min_epochs=20)
+                    min_epochs=20, validate_share=1.0)
     return TrainConfig(**{**settings, **changes})
 
 

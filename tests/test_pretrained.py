@@ -11,6 +11,7 @@ import torch
 from explainer import train
 from explainer.models import build, list_models
 from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
+from explainer.transfer import own_config
 from explainer.trainset import add_pauses, freq_mask, sound_crop_starts
 from helpers import make_folder_dataset
 
@@ -323,6 +324,53 @@ def test_weight_average_is_what_the_trainer_keeps(tmp_path, monkeypatch):
     assert info["ema_decay"] is None and info["epochs_run"] == 4
     head = [n for n, _ in moved.named_parameters() if not n.startswith("front_end.")].index("head.weight")
     assert not torch.equal(moved.state_dict()["head.weight"], after_first_step[head])
+
+
+def test_speed_resamples_as_torchaudio_does_with_its_kernels_kept():
+    import torchaudio.functional as AF
+    from fractions import Fraction
+
+    from explainer import trainset
+
+    wave = torch.randn(6, 1, 8000, generator=torch.Generator().manual_seed(3))
+    played = trainset.speed(wave, 0.8, 1.25, torch.Generator().manual_seed(5))
+    rates = (0.8 + 0.45 * torch.rand(6, generator=torch.Generator().manual_seed(5))).tolist()
+    for i, rate in enumerate(rates):
+        r = Fraction(rate).limit_denominator(trainset.SPEED_DENOMINATOR)
+        ref = AF.resample(wave[i], r.numerator, r.denominator, **trainset._RESAMPLING)
+        n = ref.shape[-1]
+        m = min(n, 8000)
+        assert torch.equal(played[i, :, :m], ref[:, (n - m) // 2:(n - m) // 2 + m])  # the same samples, bit for bit
+        assert not played[i, :, m:].any()  # a faster clip ends in silence
+    assert trainset._resampling_kernel.cache_info().currsize >= 1
+    assert torch.equal(trainset.speed(wave, 1.0, 1.0, torch.Generator()), wave)  # rate 1: untouched
+
+
+def test_validation_scores_only_the_last_share_of_the_epochs(tmp_path, monkeypatch):
+    assert [train.validated_from(n, 0.4) for n in (1, 2, 9, 12, 24)] == [1, 2, 6, 8, 15]
+    assert train.validated_from(12, 1.0) == 1 and train.validated_from(5, 0.01) == 5  # the last is always scored
+    with pytest.raises(ValueError):
+        train.validated_from(5, 0.0)
+    data = train.load_dataset(make_folder_dataset(tmp_path / "data", per_class=4),
+                              train.TrainConfig(clip_seconds=1.0))
+    scored = []
+    real_predict = train.predict
+
+    def predict(model, waves, *args, **kwargs):
+        scored.append(len(waves))
+        return real_predict(model, waves, *args, **kwargs)
+
+    monkeypatch.setattr(train, "predict", predict)
+    heard = []
+    cfg = train.TrainConfig(max_epochs=5, min_epochs=5, clip_seconds=1.0, batch_size=64, validate_share=0.4,
+                            epoch_scale={"waveform_cnn": 1.0})
+    _, info = train.train_one("waveform_cnn", data, cfg, on_epoch=lambda e, n, v: heard.append((e, v)))
+    assert len(scored) == 2 and info["epochs_run"] == 5  # epochs 4 and 5 of 5
+    assert [v is None for _, v in heard] == [True, True, True, False, False]
+    assert [h["val_accuracy"] is None for h in info["history"]] == [True, True, True, False, False]
+    assert info["best_epoch"] in (4, 5)
+    # "Your own sounds" and fine-tuning show a learner every epoch, so they score all of them
+    assert own_config().validate_share == 1.0 and train.finetune_config(cfg).validate_share == 1.0
 
 
 def test_real_and_synthetic_test_clips_are_scored_apart():
