@@ -25,6 +25,7 @@ from tqdm import tqdm
 from . import audio
 from .features import DEFAULT as FEATURES
 from .models import build, list_models, model_class
+from .models.fast import folded_copy
 from .pretrained import PRETRAINED_DIR, save_weights, set_dir
 from .scoring import evaluate, frame_accuracy, metrics, origin_metrics, predict  # noqa: F401 (the trainer's API)
 from .trainset import Dataset, _resampling_kernel, augment, freq_mask, freq_shift, load_dataset, sequence_labels, speed
@@ -76,6 +77,10 @@ class TrainConfig:
     # the share of the clip those pauses fill, so that pauses in every class are evidence for none;
     pause_probability: dict[str, float] = field(default_factory=dict)  # by architecture, over the class's own
     pause_share: tuple[float, float] = (0.1, 0.35)
+    pause_shares: dict[str, tuple[float, float]] = field(default_factory=dict)  # by architecture, over the above
+    # whether those pauses hold new noise of the room's spectrum (trainset.fresh_room) instead of the room's
+    # quietest 100 ms looped
+    fresh_pauses: dict[str, bool] = field(default_factory=dict)  # by architecture, over the class's own
     # SpecAugment's frequency mask, in rows, by input kind: the beginner CNN's Flatten ties each weight to
     # one mel row, and hiding a band keeps it from resting on one
     freq_mask_bands: dict[str, int] = field(default_factory=lambda: {"mel128x128": 12})
@@ -110,12 +115,15 @@ def model_settings(arch: str, cfg: TrainConfig) -> dict:
     ``crop_on_sound`` and ``pause_probability``.
     """
     out = {"epoch_scale": 1.0, "crop_seconds": None, "ema_decay": None, "lr_scale": 1.0, "channels_last": False,
-           "finetune_layers": "head", "crop_on_sound": False, "pause_probability": 0.0}
+           "finetune_layers": "head", "crop_on_sound": False, "pause_probability": 0.0,
+           "pause_share": cfg.pause_share, "fresh_pauses": False}
     out.update(getattr(model_class(arch), "training", {}))
     for key in ("epoch_scale", "crop_seconds", "ema_decay", "finetune_layers", "crop_on_sound",
-                "pause_probability"):
+                "pause_probability", "fresh_pauses"):
         if arch in getattr(cfg, key):
             out[key] = getattr(cfg, key)[arch]
+    if arch in cfg.pause_shares:
+        out["pause_share"] = cfg.pause_shares[arch]
     return out
 
 
@@ -201,6 +209,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     # the options against shortcuts on the room, as this run applies them (a fine-tuned body gets none)
     on_sound = bool(own["crop_on_sound"]) and crop is not None
     pauses = 0.0 if frozen else own["pause_probability"]
+    pause_share, fresh_pauses = tuple(own["pause_share"]), bool(own["fresh_pauses"]) and pauses > 0
     mask = 0 if frozen else cfg.freq_mask_bands.get(model.input_kind, 0)
     seq = data.sequences.get("train") if model.frame_level else None
     if seq is not None:
@@ -222,7 +231,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             wave = train_w[idx]
             if model.input_kind in cfg.speed_range:
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
-            x = model.front_end(augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses))
+            x = model.front_end(augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses,
+                                        pause_share=pause_share, fresh_pauses=fresh_pauses))
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
             if mask:
@@ -249,8 +259,9 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             bar.set_postfix(loss=f"{total_loss / (step + 1):.3f}")
         val_acc = None
         if epoch + 1 >= first_scored:
-            with torch.inference_mode():
-                val_acc = (predict(judged, data.waves["val"]) == data.labels["val"]).float().mean().item()
+            with torch.inference_mode():  # scored by the inference copy (BatchNorm folded): same answers, less work
+                pred = predict(folded_copy(judged), data.waves["val"])
+            val_acc = (pred == data.labels["val"]).float().mean().item()
         history.append({"epoch": epoch + 1, "train_loss": round(total_loss / steps_per_epoch, 4),
                         "val_accuracy": None if val_acc is None else round(val_acc, 4)})
         scored = "not scored" if val_acc is None else f"val acc {val_acc:.3f}"
@@ -274,6 +285,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
             "epoch_scale": scale, "trained_layers": layers, "crop_on_sound": on_sound, "pause_probability": pauses,
+            "pause_share": list(pause_share) if pauses else None, "fresh_pauses": fresh_pauses,
             "freq_mask_bands": mask,
             "trained_params": sum(p.numel() for p in params)}
     return model, info

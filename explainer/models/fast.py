@@ -94,6 +94,15 @@ def fast_copy(model: nn.Module) -> nn.Module:
     cached = _FAST.get(model)
     if cached is not None:
         return cached
+    fast = folded_copy(model)
+    share_lock([fast], model_lock(model))  # the copy runs under its original's (its set's) lock
+    _FAST[model] = fast
+    return fast
+
+
+def folded_copy(model: nn.Module) -> nn.Module:
+    """:func:`fast_copy`'s copy of ``model`` as its weights are now, made afresh and kept nowhere: the
+    trainer scores each epoch's weights with it."""
     fast = copy.deepcopy(model).eval()
     for parent in fast.modules():
         names = list(parent._modules)
@@ -112,8 +121,6 @@ def fast_copy(model: nn.Module) -> nn.Module:
         fast = fast.to(memory_format=torch.channels_last)
     for p in fast.parameters():
         p.requires_grad_(False)
-    share_lock([fast], model_lock(model))  # the copy runs under its original's (its set's) lock
-    _FAST[model] = fast
     return fast
 
 
