@@ -8,10 +8,12 @@ per-clip normalisation outside the network that attributions explain.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
+import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import nn
 
@@ -453,36 +455,74 @@ def steps_to_frames(a: torch.Tensor, kind: str, n_samples: int, cfg: FeatureConf
 SOUND_BELOW_PEAK_DB = 40.0
 SOUND_ABOVE_FLOOR_DB = 10.0
 SOUND_MIN_DBFS = -65.0
+# A word in a loud room (a fan or a hum at 5-10 dB SNR) barely lifts the clip's overall level, but it
+# rises far above the room in the bands where it has its energy. So a step also sounds when at least
+# SOUND_BANDS of the 64 mel bands (their power smoothed over SOUND_BAND_SMOOTH steps) stand
+# SOUND_BAND_RISE_DB above that band's own floor (its SOUND_BAND_FLOOR quantile over the clip).
+SOUND_BANDS = 4
+SOUND_BAND_RISE_DB = 12.0
+SOUND_BAND_SMOOTH = 5
+SOUND_BAND_FLOOR = 0.2
 
 
-def sounding(wave: torch.Tensor, cfg: FeatureConfig = DEFAULT) -> torch.Tensor:
+def _step_frames(w: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
+    """The 25 ms frames centred on every 10 ms step of ``(B, samples)``: ``(B, samples // hop + 1, win)``."""
+    hop, win = cfg.mel64_hop, cfg.mel64_win
+    padded = F.pad(w, (win // 2, win // 2 + hop))
+    return padded.unfold(-1, win, hop)[:, : w.shape[-1] // hop + 1]
+
+
+@functools.lru_cache(maxsize=4)
+def _band_filters(cfg: FeatureConfig) -> torch.Tensor:
+    """Mel filterbank ``(n_fft // 2 + 1, 64)`` of the band rule of :func:`sounding`, 50 Hz to Nyquist."""
+    return AF.melscale_fbanks(cfg.mel64_n_fft // 2 + 1, 50.0, cfg.sample_rate / 2, cfg.mel64_n_mels,
+                              cfg.sample_rate, norm="slaney", mel_scale="slaney")
+
+
+def _bands_rise(w: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
+    """Whether enough mel bands of each step stand clear of their own floor (the band rule): ``(B, steps)``."""
+    frames = _step_frames(w, cfg) * torch.hann_window(cfg.mel64_win, periodic=True)
+    power = torch.fft.rfft(frames, n=cfg.mel64_n_fft).abs().pow(2) @ _band_filters(cfg)  # (B, steps, bands)
+    power = F.avg_pool1d(power.transpose(1, 2), SOUND_BAND_SMOOTH, 1, SOUND_BAND_SMOOTH // 2,
+                         count_include_pad=False)  # (B, bands, steps)
+    db = 10 * torch.log10(power + 1e-12)
+    floor = torch.quantile(db, SOUND_BAND_FLOOR, dim=2, keepdim=True)
+    return ((db - floor) >= SOUND_BAND_RISE_DB).sum(dim=1) >= SOUND_BANDS
+
+
+def sounding(wave: torch.Tensor, cfg: FeatureConfig = DEFAULT, bands: bool = True) -> torch.Tensor:
     """Which 10 ms steps of each clip hold sound rather than pause or background.
 
     Args:
         wave: ``(B, 1, samples)`` or ``(1, samples)`` or ``(samples,)`` at 16 kHz.
+        bands: also apply the band rule (below). The training crops and the data generator use
+            the level rule alone (``False``): the shipped data and set were made with it.
 
     Returns:
         Bool ``(B, samples // 160 + 1)``: step ``j`` covers the 25 ms centred on
         ``j * 10 ms``, on the same grid as :func:`explainer.attribution.time_curve`.
-        When the clip's floor (10th-percentile step) is at least 10 dB below its
-        loudest step, the clip has pauses, and a step sounds when its RMS level is
-        within 40 dB of the loudest and 10 dB or more above the floor. Otherwise the
+        The level rule: when the clip's floor (10th-percentile step) is at least 10 dB
+        below its loudest step, the clip has pauses, and a step sounds when its RMS level
+        is within 40 dB of the loudest and 10 dB or more above the floor. Otherwise the
         clip sounds throughout, and every step within 40 dB of the loudest sounds.
-        Steps below -65 dBFS never sound, so digital silence and a quiet room do not.
+        The band rule adds the steps where at least 4 of the 64 mel bands, smoothed over
+        50 ms, stand 12 dB above their own floor (the band's 20th percentile): it finds a
+        word in a loud fan or hum, which barely lifts the overall level. It too keeps to
+        40 dB of the loudest step. Steps below -65 dBFS never sound, so digital silence
+        and a quiet room do not.
     """
     w = torch.as_tensor(wave).detach().float()
     w = w.reshape(w.shape[0] if w.ndim == 3 else 1, -1)
-    hop, win = cfg.mel64_hop, cfg.mel64_win
-    padded = F.pad(w, (win // 2, win // 2 + hop))
-    steps = w.shape[-1] // hop + 1
-    frames = padded.unfold(-1, win, hop)[:, :steps]  # (B, steps, win)
-    db = 10 * torch.log10(frames.pow(2).mean(-1) + 1e-12)
+    db = 10 * torch.log10(_step_frames(w, cfg).pow(2).mean(-1) + 1e-12)
     peak = db.amax(dim=1, keepdim=True)
     floor = torch.quantile(db, 0.1, dim=1, keepdim=True)
     pauses = floor + SOUND_ABOVE_FLOOR_DB < peak
     threshold = torch.where(pauses, torch.maximum(peak - SOUND_BELOW_PEAK_DB, floor + SOUND_ABOVE_FLOOR_DB),
                             peak - SOUND_BELOW_PEAK_DB)
-    return (db > threshold) & (db > SOUND_MIN_DBFS)
+    sounds = db > threshold
+    if bands:
+        sounds = sounds | (_bands_rise(w, cfg) & (db > peak - SOUND_BELOW_PEAK_DB))
+    return sounds & (db > SOUND_MIN_DBFS)
 
 
 def has_pauses(sounding_share: float) -> bool:

@@ -77,10 +77,6 @@ class TrainConfig:
     # the share of the clip those pauses fill, so that pauses in every class are evidence for none;
     pause_probability: dict[str, float] = field(default_factory=dict)  # by architecture, over the class's own
     pause_share: tuple[float, float] = (0.1, 0.35)
-    pause_shares: dict[str, tuple[float, float]] = field(default_factory=dict)  # by architecture, over the above
-    # whether those pauses hold new noise of the room's spectrum (trainset.fresh_room) instead of the room's
-    # quietest 100 ms looped
-    fresh_pauses: dict[str, bool] = field(default_factory=dict)  # by architecture, over the class's own
     # SpecAugment's frequency mask, in rows, by input kind: the beginner CNN's Flatten ties each weight to
     # one mel row, and hiding a band keeps it from resting on one
     freq_mask_bands: dict[str, int] = field(default_factory=lambda: {"mel128x128": 12})
@@ -115,15 +111,12 @@ def model_settings(arch: str, cfg: TrainConfig) -> dict:
     ``crop_on_sound`` and ``pause_probability``.
     """
     out = {"epoch_scale": 1.0, "crop_seconds": None, "ema_decay": None, "lr_scale": 1.0, "channels_last": False,
-           "finetune_layers": "head", "crop_on_sound": False, "pause_probability": 0.0,
-           "pause_share": cfg.pause_share, "fresh_pauses": False}
+           "finetune_layers": "head", "crop_on_sound": False, "pause_probability": 0.0}
     out.update(getattr(model_class(arch), "training", {}))
     for key in ("epoch_scale", "crop_seconds", "ema_decay", "finetune_layers", "crop_on_sound",
-                "pause_probability", "fresh_pauses"):
+                "pause_probability"):
         if arch in getattr(cfg, key):
             out[key] = getattr(cfg, key)[arch]
-    if arch in cfg.pause_shares:
-        out["pause_share"] = cfg.pause_shares[arch]
     return out
 
 
@@ -209,7 +202,6 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     # the options against shortcuts on the room, as this run applies them (a fine-tuned body gets none)
     on_sound = bool(own["crop_on_sound"]) and crop is not None
     pauses = 0.0 if frozen else own["pause_probability"]
-    pause_share, fresh_pauses = tuple(own["pause_share"]), bool(own["fresh_pauses"]) and pauses > 0
     mask = 0 if frozen else cfg.freq_mask_bands.get(model.input_kind, 0)
     seq = data.sequences.get("train") if model.frame_level else None
     if seq is not None:
@@ -231,8 +223,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             wave = train_w[idx]
             if model.input_kind in cfg.speed_range:
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
-            x = model.front_end(augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses,
-                                        pause_share=pause_share, fresh_pauses=fresh_pauses))
+            x = model.front_end(augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses))
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
             if mask:
@@ -285,7 +276,6 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
             "epoch_scale": scale, "trained_layers": layers, "crop_on_sound": on_sound, "pause_probability": pauses,
-            "pause_share": list(pause_share) if pauses else None, "fresh_pauses": fresh_pauses,
             "freq_mask_bands": mask,
             "trained_params": sum(p.numel() for p in params)}
     return model, info

@@ -145,16 +145,14 @@ def load_dataset(data_dir: Path, cfg: TrainConfig) -> Dataset:
 
 
 def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: int | None,
-            on_sound: bool = False, pauses: float = 0.0, pause_share: tuple[float, float] | None = None,
-            fresh_pauses: bool = False) -> torch.Tensor:
+            on_sound: bool = False, pauses: float = 0.0) -> torch.Tensor:
     """Random crop, pauses, gain and background noise on a batch ``(B, 1, samples)``.
 
     With ``on_sound``, each crop holds at least one 10 ms step where the clip sounds
     (:func:`sound_crop_starts`), so that a short crop of speech is never a pause labelled "speech".
     Then a ``pauses`` share of the clips gets pauses of its own room (:func:`add_pauses`), so that
     pauses are found in every class and are evidence of none (sequence clips get none: their frame
-    labels would call a pause a class). ``pause_share`` (default ``cfg.pause_share``) and
-    ``fresh_pauses`` are :func:`add_pauses`'s ``share`` and ``fresh``.
+    labels would call a pause a class).
     """
     b, _, t = wave.shape
     if crop is not None and crop < t:
@@ -165,7 +163,7 @@ def augment(wave: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, crop: in
         shifts = torch.randint(-t // 8, t // 8 + 1, (b,), generator=gen)
         wave = torch.stack([torch.roll(wave[i], int(s), dims=-1) for i, s in enumerate(shifts)])
     if pauses > 0:
-        wave = add_pauses(wave, pauses, pause_share or cfg.pause_share, gen, fresh=fresh_pauses)
+        wave = add_pauses(wave, pauses, cfg.pause_share, gen)
     lo, hi = cfg.gain_db
     gain_db = (lo + (hi - lo) * torch.rand(b, generator=gen)).tolist()
     wave = torch.stack([AF.gain(w, g) for w, g in zip(wave, gain_db)])
@@ -185,7 +183,7 @@ def sound_crop_starts(wave: torch.Tensor, crop: int, gen: torch.Generator) -> to
 
     b, _, t = wave.shape
     hop = DEFAULT.mel64_hop
-    sounds = sounding(wave)  # (B, t // hop + 1)
+    sounds = sounding(wave, bands=False)  # (B, t // hop + 1): the level rule the shipped set trained with
     starts = torch.randint(0, t - crop + 1, (b,), generator=gen)
     for i in range(b):
         steps = sounds[i].nonzero().flatten()
@@ -201,28 +199,12 @@ ROOM_WINDOW, ROOM_HOP = 1600, 160
 PAUSE_FADE = 80  # 5 ms fades in and out of a pause, as a voice stops and starts
 
 
-def fresh_room(room: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
-    """``n`` samples of new noise with the spectrum and level of ``room`` (a stretch of a clip's room).
-
-    White noise is shaped by the magnitude spectrum of the Hann-windowed room, so a hum stays a
-    hum and a fan stays a fan, but nothing repeats: a room looped every 100 ms would be a pattern
-    that a model can tell from the pauses of a real recording.
-    """
-    window = torch.hann_window(room.shape[-1], periodic=False)
-    magnitude = torch.fft.rfft(room * window).abs()
-    spectrum = torch.fft.rfft(torch.randn(n, generator=gen))
-    shape = F.interpolate(magnitude[None, None], size=spectrum.shape[-1], mode="linear", align_corners=True)[0, 0]
-    noise = torch.fft.irfft(spectrum * shape, n=n)
-    return noise * room.pow(2).mean().sqrt() / (noise.pow(2).mean().sqrt() + 1e-12)
-
-
 def add_pauses(wave: torch.Tensor, probability: float, share: tuple[float, float],
-               gen: torch.Generator, fresh: bool = False) -> torch.Tensor:
+               gen: torch.Generator) -> torch.Tensor:
     """Cut pauses into a random ``probability`` share of a batch ``(B, 1, samples)``.
 
     A chosen clip gets one or two pauses that together fill a ``share`` (low, high) of it. A
-    pause holds the clip's own room, faded in and out over 5 ms: its quietest 100 ms, repeated,
-    or with ``fresh`` new noise of that stretch's spectrum and level (:func:`fresh_room`).
+    pause holds the clip's own room: its quietest 100 ms, repeated, faded in and out over 5 ms.
     A song gets the quiet between its notes, a recording in a hall its hall, and a clip of
     steady noise stays the same. Speech is full of such pauses and most other classes are not;
     heard in every class, the room stops being evidence for speech, so a model (and its maps)
@@ -244,7 +226,7 @@ def add_pauses(wave: torch.Tensor, probability: float, share: tuple[float, float
         for _ in range(count):
             a = int(torch.randint(0, t - n + 1, (1,), generator=gen))
             offset = int(torch.randint(0, ROOM_WINDOW, (1,), generator=gen))
-            fill = fresh_room(room, n, gen) if fresh else room.repeat(n // ROOM_WINDOW + 2)[offset : offset + n]
+            fill = room.repeat(n // ROOM_WINDOW + 2)[offset : offset + n]
             mask = torch.ones(n)
             mask[:PAUSE_FADE], mask[-PAUSE_FADE:] = fade, fade.flip(0)
             out[i, 0, a : a + n] = out[i, 0, a : a + n] * (1 - mask) + fill * mask
@@ -280,7 +262,8 @@ def _resampling_kernel(orig: int, new: int) -> tuple[torch.Tensor, int]:
 
     ``AF.resample`` builds its kernel again on every call, which cost three times what applying it
     did (a batch of 32 clips: 0.07 s of the waveform CNN's 0.17 s training step). The 1,400 or so
-    ratios p/q with q <= 100 in the speed range each keep a kernel of at most a few hundred kB.
+    ratios p/q with q <= 100 in the speed range each keep a kernel of at most about 100 kB; the
+    trainer empties the cache when a model is done.
     """
     return AFF._get_sinc_resample_kernel(orig, new, math.gcd(orig, new), device=torch.device("cpu"),
                                          dtype=torch.float32, **_RESAMPLING)

@@ -64,6 +64,32 @@ def test_sounding_marks_the_sound_and_not_the_pauses():
     assert not sounding(torch.zeros(2, 1, 8000)).any()
 
 
+def test_sounding_finds_a_soft_syllable_in_a_loud_room_by_its_bands():
+    from explainer.data.synth import coloured_noise
+    from explainer.features import DEFAULT, _bands_rise
+
+    rng = np.random.default_rng(4)
+    t = np.arange(51200) / 16000
+    # a voiced word over a fan: a loud syllable (0.6-1.0 s, 20 dB over the fan), then a soft one (1.4-2.0 s,
+    # 5 dB over it); a 140 Hz voice whose harmonics gather in three formant-like bands
+    voice = sum(np.sin(2 * np.pi * 140 * k * t) * np.exp(-((140 * k - f) / 250) ** 2)
+                for k in range(1, 30) for f in (500, 1500, 2500))
+    voice = voice / voice.std()
+    loud, soft = (t >= 0.6) & (t < 1.0), (t >= 1.4) & (t < 2.0)
+    fan = coloured_noise(rng, t.size, 1.0)
+    fan = fan / fan.std()
+    clip = torch.tensor(0.02 * (voice * (10 * loud + 10 ** (5 / 20) * soft) + fan), dtype=torch.float32)[None, None]
+    level = sounding(clip, bands=False)[0].numpy()
+    both = sounding(clip)[0].numpy()
+    assert level[65:95].all()  # the loud syllable stands 20 dB over the room: the level rule finds it
+    assert level[145:195].mean() < 0.2  # the soft one hardly lifts the overall level: the level rule misses it
+    assert both[65:95].all() and both[145:195].mean() > 0.9  # in its bands it stands clear of the fan
+    assert both[:50].mean() < 0.05 and both[215:].mean() < 0.05  # and the fan alone stays a pause
+    for beta in (0.0, 1.0, 2.0):  # room noise alone, white to brown: next to no step rises in its bands
+        room = torch.tensor(0.05 * coloured_noise(rng, t.size, beta), dtype=torch.float32)
+        assert _bands_rise(room[None], DEFAULT).float().mean() < 0.02
+
+
 def test_input_x_gradient_is_exact_for_a_linear_model():
     torch.manual_seed(0)
     lin = nn.Linear(50, 3)
