@@ -28,7 +28,8 @@ from .models import build, list_models, model_class
 from .models.fast import folded_copy
 from .pretrained import PRETRAINED_DIR, save_weights, set_dir
 from .scoring import evaluate, frame_accuracy, metrics, origin_metrics, predict  # noqa: F401 (the trainer's API)
-from .trainset import Dataset, _resampling_kernel, augment, freq_mask, freq_shift, load_dataset, sequence_labels, speed
+from .trainset import (Dataset, augment, forget_resampling_kernels, freq_mask, freq_shift, load_dataset,
+                       sequence_labels, speed)
 
 
 @dataclass
@@ -271,7 +272,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                 break
     model.load_state_dict(best)
     model.eval()
-    _resampling_kernel.cache_clear()  # the speed augmentation's kernels: up to ~100 MB, of no use after training
+    forget_resampling_kernels()  # the speed augmentation's kernels: up to ~100 MB, of no use after training
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,

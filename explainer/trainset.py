@@ -269,6 +269,11 @@ def _resampling_kernel(orig: int, new: int) -> tuple[torch.Tensor, int]:
                                          dtype=torch.float32, **_RESAMPLING)
 
 
+def forget_resampling_kernels() -> None:
+    """Free the kernels :func:`speed` kept; the trainer calls it when a model is done."""
+    _resampling_kernel.cache_clear()
+
+
 def _resample(wave: torch.Tensor, orig: int, new: int) -> torch.Tensor:
     """``AF.resample(wave, orig, new, **_RESAMPLING)`` for a float32 CPU ``wave``, with the kernel kept:
     the same arithmetic, so the same samples."""
