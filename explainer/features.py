@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
-import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import nn
 
@@ -465,25 +464,20 @@ SOUND_BAND_SMOOTH = 5
 SOUND_BAND_FLOOR = 0.2
 
 
-def _step_frames(w: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
-    """The 25 ms frames centred on every 10 ms step of ``(B, samples)``: ``(B, samples // hop + 1, win)``."""
-    hop, win = cfg.mel64_hop, cfg.mel64_win
-    padded = F.pad(w, (win // 2, win // 2 + hop))
-    return padded.unfold(-1, win, hop)[:, : w.shape[-1] // hop + 1]
-
-
 @functools.lru_cache(maxsize=4)
-def _band_filters(cfg: FeatureConfig) -> torch.Tensor:
-    """Mel filterbank ``(n_fft // 2 + 1, 64)`` of the band rule of :func:`sounding`, 50 Hz to Nyquist."""
-    return AF.melscale_fbanks(cfg.mel64_n_fft // 2 + 1, 50.0, cfg.sample_rate / 2, cfg.mel64_n_mels,
-                              cfg.sample_rate, norm="slaney", mel_scale="slaney")
+def _band_power(cfg: FeatureConfig) -> T.MelSpectrogram:
+    """The band rule's 64-band mel power, 50 Hz to Nyquist, on :func:`sounding`'s 10 ms grid (zero padding,
+    as the level rule's frames have)."""
+    return T.MelSpectrogram(
+        sample_rate=cfg.sample_rate, n_fft=cfg.mel64_n_fft, win_length=cfg.mel64_win, hop_length=cfg.mel64_hop,
+        n_mels=cfg.mel64_n_mels, f_min=50.0, f_max=cfg.sample_rate / 2, power=2.0, norm="slaney",
+        mel_scale="slaney", pad_mode="constant",
+    )
 
 
 def _bands_rise(w: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
     """Whether enough mel bands of each step stand clear of their own floor (the band rule): ``(B, steps)``."""
-    frames = _step_frames(w, cfg) * torch.hann_window(cfg.mel64_win, periodic=True)
-    power = torch.fft.rfft(frames, n=cfg.mel64_n_fft).abs().pow(2) @ _band_filters(cfg)  # (B, steps, bands)
-    power = F.avg_pool1d(power.transpose(1, 2), SOUND_BAND_SMOOTH, 1, SOUND_BAND_SMOOTH // 2,
+    power = F.avg_pool1d(_band_power(cfg)(w), SOUND_BAND_SMOOTH, 1, SOUND_BAND_SMOOTH // 2,
                          count_include_pad=False)  # (B, bands, steps)
     db = 10 * torch.log10(power + 1e-12)
     floor = torch.quantile(db, SOUND_BAND_FLOOR, dim=2, keepdim=True)
@@ -513,7 +507,11 @@ def sounding(wave: torch.Tensor, cfg: FeatureConfig = DEFAULT, bands: bool = Tru
     """
     w = torch.as_tensor(wave).detach().float()
     w = w.reshape(w.shape[0] if w.ndim == 3 else 1, -1)
-    db = 10 * torch.log10(_step_frames(w, cfg).pow(2).mean(-1) + 1e-12)
+    hop, win = cfg.mel64_hop, cfg.mel64_win
+    padded = F.pad(w, (win // 2, win // 2 + hop))
+    steps = w.shape[-1] // hop + 1
+    frames = padded.unfold(-1, win, hop)[:, :steps]  # (B, steps, win)
+    db = 10 * torch.log10(frames.pow(2).mean(-1) + 1e-12)
     peak = db.amax(dim=1, keepdim=True)
     floor = torch.quantile(db, 0.1, dim=1, keepdim=True)
     pauses = floor + SOUND_ABOVE_FLOOR_DB < peak
