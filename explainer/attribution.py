@@ -109,27 +109,56 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
         picture's padding kept as it is). Otherwise, and always for the waveform (whose room
         cannot be held still sample by sample), :func:`reference_input`.
     """
-    steps = np.asarray(steps_sounding, dtype=bool).ravel()
     fallback = reference_input(x, kind)
-    if kind not in FRONT_ENDS or not FRONT_ENDS[kind].room_reference or x.shape[0] != 1 or steps.size == 0:
+    if kind not in FRONT_ENDS or not FRONT_ENDS[kind].room_reference or x.shape[0] != 1:
         return fallback
-    if not has_pauses(float(steps.mean())):
+    inside, pause = _input_steps(kind, x, steps_sounding, n_samples)
+    if pause is None or int(pause.sum()) < 3:
         return fallback
-    start, step, n = time_grid(kind, n_samples)
     axis = _time_axis(kind, x)
-    if x.shape[axis] != n:
-        return fallback
-    centres = start + step * np.arange(n)
-    inside = centres <= n_samples / SAMPLE_RATE + 1e-9  # the 128x128 picture's padding lies past the end
-    at = np.clip(np.round(centres / TIME_STEP_S).astype(int), 0, steps.size - 1)
-    pause = torch.from_numpy(inside & ~steps[at])
-    if int(pause.sum()) < 3:
-        return fallback
     xt = x.detach().movedim(axis, -1)  # (..., time)
     room = xt[..., pause].median(dim=-1, keepdim=True).values.expand_as(xt).clone()
-    padding = torch.from_numpy(~inside)
+    padding = ~inside
     room[..., padding] = xt[..., padding]
     return FRONT_ENDS[kind].hold_still(room.movedim(-1, axis).contiguous())  # a steady room has no delta
+
+
+def _input_steps(kind: str, x: torch.Tensor, steps_sounding, n_samples: int):
+    """Which steps of the input's time axis lie inside the clip, and which of those lie in its pauses.
+
+    Returns ``(inside, pause)``, bool tensors over the time axis of ``x``; ``pause`` is ``None`` when
+    the clip has no pauses worth the name (:func:`explainer.features.has_pauses`) or the input's
+    time axis does not match the clip.
+    """
+    steps = np.asarray(steps_sounding, dtype=bool).ravel()
+    start, step, n = time_grid(kind, n_samples)
+    axis = _time_axis(kind, x)
+    centres = start + step * np.arange(n)
+    inside = centres <= n_samples / SAMPLE_RATE + 1e-9  # the 128x128 picture's padding lies past the end
+    if steps.size == 0 or not has_pauses(float(steps.mean())) or x.shape[axis] != n:
+        return torch.from_numpy(inside), None
+    at = np.clip(np.round(centres / TIME_STEP_S).astype(int), 0, steps.size - 1)
+    return torch.from_numpy(inside), torch.from_numpy(inside & ~steps[at])
+
+
+def quiet_pauses(x: torch.Tensor, kind: str, steps_sounding, n_samples: int) -> torch.Tensor:
+    """One input ``(1, ...)`` with every step that lies in a pause of the clip set to the reference
+    the app's maps measure from (:func:`background_reference`: the clip's own room held still, or
+    digital silence for the waveform).
+
+    A model whose answer does not move when its pauses are quieted this way draws no evidence from
+    them, so its contribution maps have none to put there: the trainer's pause consistency
+    (``TrainConfig.pause_consistency``) asks exactly this of a model. A clip without pauses comes
+    back unchanged.
+    """
+    _, pause = _input_steps(kind, x, steps_sounding, n_samples)
+    if pause is None or not bool(pause.any()):
+        return x
+    ref = background_reference(x, kind, steps_sounding, n_samples)
+    shape = [1] * x.ndim
+    axis = _time_axis(kind, x)
+    shape[axis] = x.shape[axis]
+    return torch.where(pause.view(shape).to(x.device), ref, x)
 
 
 def _reference(x: torch.Tensor, kind: str | None, reference: torch.Tensor | None) -> torch.Tensor:
@@ -332,25 +361,30 @@ def _single(attr, kind: str) -> torch.Tensor:
     return torch.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def time_mass(attr, kind: str) -> np.ndarray:
-    """Attribution mass per step of the input's own time axis: sum of ``|attr|`` over the other axes."""
-    a = _single(attr, kind).abs()
+def time_mass(attr, kind: str, signed: bool = False) -> np.ndarray:
+    """Attribution mass per step of the input's own time axis: sum of ``|attr|`` over the other axes
+    (with ``signed``, the plain sum: what the step adds to the score, net)."""
+    a = _single(attr, kind)
+    a = a if signed else a.abs()
     axis = _time_axis(kind, a)
     other = tuple(d for d in range(a.ndim) if d != axis)
     return a.sum(dim=other).double().numpy()
 
 
-def time_curve(attr, kind: str, n_samples: int) -> np.ndarray:
+def time_curve(attr, kind: str, n_samples: int, signed: bool = False) -> np.ndarray:
     """Collapse a map onto the common 10 ms timeline of the clip.
 
     Args:
         attr: one clip's attribution, shaped like the model input (batch of 1 or none).
         kind: the model's ``input_kind``.
         n_samples: length of the 16 kHz clip behind the input.
+        signed: give each 10 ms what its cells add up to, with their signs, and keep the
+            positive part (see :func:`positive_curve`) instead of the mass of ``|attr|``.
 
     Returns:
         ``(n_samples // 160 + 1,)`` float32: value ``j`` is the attribution mass
-        (sum of absolute values) within 5 ms of ``j * 10 ms``, scaled so that the
+        (sum of absolute values; with ``signed``, the positive part of the plain sum)
+        within 5 ms of ``j * 10 ms``, scaled so that the
         maximum is 1; all zeros when the map is all zero. Each input step is a box
         of its own width centred where :func:`explainer.features.time_grid` puts it,
         and spreads its mass over the 10 ms bins it overlaps: waveform samples
@@ -358,7 +392,7 @@ def time_curve(attr, kind: str, n_samples: int) -> np.ndarray:
         and its padding (past the clip's end) counts for nothing. Parts of the clip
         the input never saw (the 128x128 crop of long clips) stay zero.
     """
-    mass = time_mass(attr, kind)
+    mass = time_mass(attr, kind, signed)
     start, step, steps = time_grid(kind, n_samples)
     if mass.shape[0] != steps:
         raise ValueError(f"a {kind} input of a {n_samples}-sample clip has {steps} time steps, the map {mass.shape[0]}")
@@ -375,11 +409,17 @@ def time_curve(attr, kind: str, n_samples: int) -> np.ndarray:
 
 
 def positive_curve(attr, kind: str, n_samples: int) -> np.ndarray:
-    """Like :func:`time_curve`, but of the map's evidence *for* the target only (its positive part).
+    """Like :func:`time_curve`, but of the map's evidence *for* the target only: each 10 ms of the
+    clip gets the signed sum of its cells (what that moment adds to the score, net), and the curve
+    keeps the moments where it is positive.
 
-    For the unsigned methods (Saliency, SmoothGrad, Grad-CAM) this is the same curve.
+    The sum comes before the sign is looked at because time is what the curve is about: a moment
+    whose cells add +5 and -5 adds nothing, and removing it (a deletion curve, which ranks time by
+    the same sums) leaves the score where it was. Clipping each cell first would count noise in a
+    pause, whose cells scatter around zero, as evidence. For the unsigned methods (Saliency,
+    SmoothGrad, Grad-CAM) this is the same curve as :func:`time_curve`.
     """
-    return time_curve(_single(attr, kind).clamp(min=0.0), kind, n_samples)
+    return time_curve(attr, kind, n_samples, signed=True)
 
 
 def method_curve(attr, kind: str, n_samples: int, method: str) -> np.ndarray:

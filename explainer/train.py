@@ -78,6 +78,12 @@ class TrainConfig:
     # the share of the clip those pauses fill, so that pauses in every class are evidence for none;
     pause_probability: dict[str, float] = field(default_factory=dict)  # by architecture, over the class's own
     pause_share: tuple[float, float] = (0.1, 0.35)
+    # and pause consistency: up to ``consistency_clips`` clips of each batch that have pauses are heard a
+    # second time with their pauses set to the reference the app's maps measure from
+    # (attribution.quiet_pauses), and this weight times the KL divergence between the two answers joins
+    # the loss, so the model learns to draw no evidence from the room between the sounds
+    pause_consistency: dict[str, float] = field(default_factory=dict)  # by architecture, over the class's own
+    consistency_clips: int = 8
     # SpecAugment's frequency mask, in rows, by input kind: the beginner CNN's Flatten ties each weight to
     # one mel row, and hiding a band keeps it from resting on one
     freq_mask_bands: dict[str, int] = field(default_factory=lambda: {"mel128x128": 12})
@@ -109,13 +115,13 @@ def model_settings(arch: str, cfg: TrainConfig) -> dict:
 
     Returns ``epoch_scale``, ``crop_seconds`` (``None``: whole clips), ``ema_decay``
     (``None``: no averaging), ``lr_scale``, ``channels_last``, ``finetune_layers``,
-    ``crop_on_sound`` and ``pause_probability``.
+    ``crop_on_sound``, ``pause_probability`` and ``pause_consistency``.
     """
     out = {"epoch_scale": 1.0, "crop_seconds": None, "ema_decay": None, "lr_scale": 1.0, "channels_last": False,
-           "finetune_layers": "head", "crop_on_sound": False, "pause_probability": 0.0}
+           "finetune_layers": "head", "crop_on_sound": False, "pause_probability": 0.0, "pause_consistency": 0.0}
     out.update(getattr(model_class(arch), "training", {}))
     for key in ("epoch_scale", "crop_seconds", "ema_decay", "finetune_layers", "crop_on_sound",
-                "pause_probability"):
+                "pause_probability", "pause_consistency"):
         if arch in getattr(cfg, key):
             out[key] = getattr(cfg, key)[arch]
     return out
@@ -204,6 +210,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     on_sound = bool(own["crop_on_sound"]) and crop is not None
     pauses = 0.0 if frozen else own["pause_probability"]
     mask = 0 if frozen else cfg.freq_mask_bands.get(model.input_kind, 0)
+    consistency = 0.0 if frozen else float(own["pause_consistency"])
     seq = data.sequences.get("train") if model.frame_level else None
     if seq is not None:
         seq = (seq[0], sequence_labels(model, seq, data.classes))
@@ -224,7 +231,11 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             wave = train_w[idx]
             if model.input_kind in cfg.speed_range:
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
-            x = model.front_end(augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses))
+            wave = augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses)
+            x = model.front_end(wave)
+            quiet = quieted(model, wave, x, cfg.consistency_clips) if consistency > 0 else None
+            if quiet is not None:
+                x = torch.cat([x, quiet[1]])
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
             if mask:
@@ -233,11 +244,17 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.autocast_bf16):
                 logits = model(x).float()
+                if quiet is not None:  # the quieted copies' answers, apart from the batch's own
+                    logits, quiet_logits = logits[: len(idx)], logits[len(idx):]
                 if seq is not None:  # frame-level targets teach where each class starts and stops
                     j = torch.randint(0, len(seq[0]), (min(8, len(seq[0])),), generator=gen)
                     seq_x = model.front_end(augment(seq[0][j], cfg, gen, None))
                     frames = model.frame_logits(seq_x).float()
             loss = F.cross_entropy(logits, train_y[idx], label_smoothing=cfg.label_smoothing)
+            if quiet is not None:
+                loss = loss + consistency * F.kl_div(F.log_softmax(quiet_logits, dim=1),
+                                                     F.log_softmax(logits[quiet[0]], dim=1),
+                                                     log_target=True, reduction="batchmean")
             if seq is not None:
                 loss = loss + cfg.sequence_weight * F.cross_entropy(frames, seq[1][j], ignore_index=-100,
                                                                    label_smoothing=cfg.label_smoothing)
@@ -277,9 +294,30 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
             "epoch_scale": scale, "trained_layers": layers, "crop_on_sound": on_sound, "pause_probability": pauses,
-            "freq_mask_bands": mask,
+            "freq_mask_bands": mask, "pause_consistency": consistency,
             "trained_params": sum(p.numel() for p in params)}
     return model, info
+
+
+def quieted(model: torch.nn.Module, wave: torch.Tensor, x: torch.Tensor, limit: int):
+    """The pause-consistency copies of a training batch: up to ``limit`` of its clips that have pauses
+    (the app's rule, :func:`explainer.features.sounding`), each with its pauses set to the reference
+    (:func:`explainer.attribution.quiet_pauses`).
+
+    Returns ``(rows, inputs)``, the batch rows chosen and their quieted inputs, or ``None`` when no
+    clip of the batch has pauses.
+    """
+    from .attribution import quiet_pauses
+    from .features import has_pauses, sounding
+
+    with torch.no_grad():
+        steps = sounding(wave)
+        rows = [i for i in range(len(wave)) if has_pauses(float(steps[i].float().mean()))][:limit]
+        if not rows:
+            return None
+        n = wave.shape[-1]
+        inputs = torch.cat([quiet_pauses(x[i : i + 1], model.input_kind, steps[i].numpy(), n) for i in rows])
+    return torch.tensor(rows), inputs
 
 
 def _score(model: torch.nn.Module, data: Dataset) -> dict:

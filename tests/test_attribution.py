@@ -286,6 +286,26 @@ def test_reference_input_is_quiet():
     assert (ref[..., 60:] == 0).all()
 
 
+def test_quiet_pauses_sets_only_the_pauses_to_the_maps_reference():
+    from explainer.attribution import background_reference, quiet_pauses
+
+    n = SR  # 101 steps of 10 ms; the clip sounds in steps 30-69
+    steps = np.zeros(n // 160 + 1, dtype=bool)
+    steps[30:70] = True
+    grid = torch.randn(1, 1, 101, 180)
+    quiet = quiet_pauses(grid, "lfcc", steps, n)
+    ref = background_reference(grid, "lfcc", steps, n)
+    assert torch.equal(quiet[:, :, 30:70], grid[:, :, 30:70])  # the sound is untouched
+    assert torch.equal(quiet[:, :, :30], ref[:, :, :30]) and torch.equal(quiet[:, :, 70:], ref[:, :, 70:])
+    assert (quiet[:, :, :30, 60:] == 0).all()  # a room held still has no deltas
+    wave = torch.randn(1, 1, n)
+    quiet = quiet_pauses(wave, "waveform", steps, n)
+    assert (quiet[..., : 29 * 160] == 0).all() and (quiet[..., 71 * 160 :] == 0).all()  # digital silence
+    assert torch.equal(quiet[..., 31 * 160 : 69 * 160], wave[..., 31 * 160 : 69 * 160])
+    steps[:] = True  # a clip that sounds throughout has no pauses to quiet
+    assert torch.equal(quiet_pauses(wave, "waveform", steps, n), wave)
+
+
 # ---------------------------------------------------------------- time curves
 
 
@@ -300,6 +320,25 @@ def test_time_curve_follows_the_waveform_attribution():
     assert curve[half:].sum() > 0.99 * curve.sum()
     on = np.nonzero(curve)[0]
     assert abs(on[0] * 0.01 - 20000 / SR) <= 0.01 and abs(on[-1] * 0.01 - 26000 / SR) <= 0.01
+
+
+def test_positive_curve_sums_each_moment_before_it_looks_at_the_sign():
+    from explainer.attribution import positive_curve
+
+    attr = torch.zeros(1, 1, 64, 101)
+    attr[0, 0, :32, 10:20] = 1.0  # a pause whose cells cancel: +1 and -1 in every column
+    attr[0, 0, 32:, 10:20] = -1.0
+    attr[0, 0, :8, 50:60] = 1.0  # a moment that adds to the score, net
+    attr[0, 0, :8, 80:90] = -1.0  # and one that takes from it
+    curve = positive_curve(attr, "mel64", SR)
+    assert curve[50:60].min() == pytest.approx(1.0) and curve.sum() == pytest.approx(10.0)
+    assert not curve[10:20].any() and not curve[80:90].any()
+    assert time_curve(attr, "mel64", SR)[10:20].min() == pytest.approx(1.0)  # the mass of |attr| is all there
+    wave = torch.zeros(1, 1, SR)
+    wave[..., 1600:3200] = torch.tensor([1.0, -1.0]).repeat(800)  # cancels within each 10 ms (to half a sample at its edges)
+    wave[..., 8000:9600] = 0.5
+    curve = positive_curve(wave, "waveform", SR)
+    assert curve[:45].max() < 0.01 and curve[51:59].min() == pytest.approx(1.0)
 
 
 def test_time_curve_all_zero_stays_zero():

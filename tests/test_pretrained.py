@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 import torch
 
 from explainer import train
@@ -253,6 +254,58 @@ def test_options_against_room_shortcuts_are_set_by_architecture():
     assert train.model_settings("lfcc_cnn", override)["crop_on_sound"] is True
     assert train.model_settings("waveform_cnn", override)["pause_probability"] == 0.0
     assert train.TrainConfig().freq_mask_bands == {"mel128x128": 12}  # only the beginner CNN's picture
+
+
+def test_quieted_copies_are_the_clips_with_pauses():
+    from explainer.attribution import quiet_pauses
+    from explainer.features import sounding
+
+    model = build("spectrogram_cnn", n_classes=3)
+    burst = _burst_in_a_room(n=3, seconds=1.0, at=0.3, burst=0.4)  # sound and pauses
+    steady = torch.full((1, 1, 16000), 0.3)  # sounds throughout
+    wave = torch.cat([steady, burst, torch.zeros(1, 1, 16000)])  # and digital silence
+    x = model.front_end(wave)
+    rows, quiet = train.quieted(model, wave, x, limit=2)
+    assert rows.tolist() == [1, 2]  # the first two clips with pauses, in order
+    steps = sounding(wave)
+    for row, q in zip(rows.tolist(), quiet):
+        assert torch.equal(q[None], quiet_pauses(x[row : row + 1], "mel64", steps[row].numpy(), 16000))
+        assert not torch.equal(q, x[row])
+    assert train.quieted(model, steady, model.front_end(steady), limit=8) is None
+
+
+def test_pause_consistency_teaches_a_model_to_ignore_the_room(tmp_path):
+    # two classes told apart by a short tone (440 or 1200 Hz) in a room that is itself a giveaway (a hum
+    # under one class, a hiss under the other); a model that must answer the same when the room is
+    # quieted to silence has to take its answer from the tone
+    sr, n = 16000, 16000
+    gen = torch.Generator().manual_seed(0)
+    t = torch.arange(n) / sr
+    for label, (pitch, room) in {"low": (440, "hum"), "high": (1200, "hiss")}.items():
+        (tmp_path / label).mkdir()
+        for i in range(12):
+            bed = 0.01 * torch.sin(2 * torch.pi * 60 * t) if room == "hum" else 0.004 * torch.randn(n, generator=gen)
+            at = int(torch.randint(1600, 9600, (1,), generator=gen))
+            wave = bed.clone()
+            wave[at : at + 4800] += 0.4 * torch.sin(2 * torch.pi * pitch * t[:4800])
+            sf.write(tmp_path / label / f"{i}.wav", wave.numpy(), sr)
+    data = train.load_dataset(tmp_path, train.TrainConfig(clip_seconds=1.0))
+
+    def moved_by_quieting(weight: float) -> float:
+        cfg = train.TrainConfig(max_epochs=8, min_epochs=8, clip_seconds=1.0, batch_size=8, noise_probability=0.0,
+                                pause_consistency={"spectrogram_cnn": weight}, crop_seconds={"spectrogram_cnn": None},
+                                pause_probability={"spectrogram_cnn": 0.0})
+        model, info = train.train_one("spectrogram_cnn", data, cfg)
+        assert info["pause_consistency"] == weight
+        wave = data.waves["train"]
+        x = model.front_end(wave)
+        rows, quiet = train.quieted(model, wave, x, limit=len(wave))
+        with torch.no_grad():
+            p, q = model(x[rows]).softmax(1), model(quiet).softmax(1)
+        return float((p - q).abs().sum(1).mean())
+
+    plain, consistent = moved_by_quieting(0.0), moved_by_quieting(4.0)
+    assert consistent < 0.5 * plain, (plain, consistent)
 
 
 def test_pauses_hold_the_clips_own_room():
