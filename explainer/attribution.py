@@ -112,7 +112,7 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
     fallback = reference_input(x, kind)
     if kind not in FRONT_ENDS or not FRONT_ENDS[kind].room_reference or x.shape[0] != 1:
         return fallback
-    inside, pause = _input_steps(kind, x, steps_sounding, n_samples)
+    inside, pause, _ = _input_steps(kind, x, steps_sounding, n_samples)
     if pause is None or int(pause.sum()) < 3:
         return fallback
     axis = _time_axis(kind, x)
@@ -124,41 +124,51 @@ def background_reference(x: torch.Tensor, kind: str | None, steps_sounding, n_sa
 
 
 def _input_steps(kind: str, x: torch.Tensor, steps_sounding, n_samples: int):
-    """Which steps of the input's time axis lie inside the clip, and which of those lie in its pauses.
+    """Which steps of the input's time axis lie inside the clip, which of those lie in its pauses, and
+    the 10 ms step of the clip each falls in.
 
-    Returns ``(inside, pause)``, bool tensors over the time axis of ``x``; ``pause`` is ``None`` when
-    the clip has no pauses worth the name (:func:`explainer.features.has_pauses`) or the input's
-    time axis does not match the clip.
+    Returns ``(inside, pause, at)``: bool tensors over the time axis of ``x``, and an int array;
+    ``pause`` is ``None`` when the clip has no pauses worth the name
+    (:func:`explainer.features.has_pauses`) or the input's time axis does not match the clip.
     """
     steps = np.asarray(steps_sounding, dtype=bool).ravel()
     start, step, n = time_grid(kind, n_samples)
     axis = _time_axis(kind, x)
     centres = start + step * np.arange(n)
     inside = centres <= n_samples / SAMPLE_RATE + 1e-9  # the 128x128 picture's padding lies past the end
+    at = np.clip(np.round(centres / TIME_STEP_S).astype(int), 0, max(steps.size - 1, 0))
     if steps.size == 0 or not has_pauses(float(steps.mean())) or x.shape[axis] != n:
-        return torch.from_numpy(inside), None
-    at = np.clip(np.round(centres / TIME_STEP_S).astype(int), 0, steps.size - 1)
-    return torch.from_numpy(inside), torch.from_numpy(inside & ~steps[at])
+        return torch.from_numpy(inside), None, at
+    return torch.from_numpy(inside), torch.from_numpy(inside & ~steps[at]), at
 
 
-def quiet_pauses(x: torch.Tensor, kind: str, steps_sounding, n_samples: int) -> torch.Tensor:
+def quiet_pauses(x: torch.Tensor, kind: str, steps_sounding, n_samples: int,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
     """One input ``(1, ...)`` with every step that lies in a pause of the clip set to the reference
     the app's maps measure from (:func:`background_reference`: the clip's own room held still, or
     digital silence for the waveform).
 
     A model whose answer does not move when its pauses are quieted this way draws no evidence from
-    them, so its contribution maps have none to put there: the trainer's pause consistency
-    (``TrainConfig.pause_consistency``) asks exactly this of a model. A clip without pauses comes
-    back unchanged.
+    them. With ``generator``, each 10 ms of pause is, at random, either set to the reference or
+    reversed about it (``2 * reference - x``): a model that answers the same whichever way each
+    moment of pause goes has no evidence of its own to give any one of them either, so its
+    contribution maps, which credit each moment with what it adds against the reference, have none
+    to put there. The trainer's pause consistency (``TrainConfig.pause_consistency``) asks this of
+    a model. A clip without pauses comes back unchanged.
     """
-    _, pause = _input_steps(kind, x, steps_sounding, n_samples)
+    _, pause, at = _input_steps(kind, x, steps_sounding, n_samples)
     if pause is None or not bool(pause.any()):
         return x
     ref = background_reference(x, kind, steps_sounding, n_samples)
     shape = [1] * x.ndim
     axis = _time_axis(kind, x)
     shape[axis] = x.shape[axis]
-    return torch.where(pause.view(shape).to(x.device), ref, x)
+    pause = pause.view(shape).to(x.device)
+    if generator is None:
+        return torch.where(pause, ref, x)
+    flip = torch.rand(int(at.max()) + 1, generator=generator) < 0.5  # per 10 ms of the clip
+    reverse = flip[torch.from_numpy(at)].view(shape).to(x.device)
+    return torch.where(pause, torch.where(reverse, 2 * ref - x, ref), x)
 
 
 def _reference(x: torch.Tensor, kind: str | None, reference: torch.Tensor | None) -> torch.Tensor:

@@ -79,9 +79,10 @@ class TrainConfig:
     pause_probability: dict[str, float] = field(default_factory=dict)  # by architecture, over the class's own
     pause_share: tuple[float, float] = (0.1, 0.35)
     # and pause consistency: up to ``consistency_clips`` clips of each batch that have pauses are heard a
-    # second time with their pauses set to the reference the app's maps measure from
-    # (attribution.quiet_pauses), and this weight times the KL divergence between the two answers joins
-    # the loss, so the model learns to draw no evidence from the room between the sounds
+    # second time with each 10 ms of their pauses set to the reference the app's maps measure from, or
+    # reversed about it, at random (attribution.quiet_pauses), and this weight times the KL divergence
+    # between the two answers joins the loss, so the model learns to draw no evidence from any moment of
+    # the room between the sounds
     pause_consistency: dict[str, float] = field(default_factory=dict)  # by architecture, over the class's own
     consistency_clips: int = 8
     # SpecAugment's frequency mask, in rows, by input kind: the beginner CNN's Flatten ties each weight to
@@ -233,7 +234,7 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
             wave = augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses)
             x = model.front_end(wave)
-            quiet = quieted(model, wave, x, cfg.consistency_clips) if consistency > 0 else None
+            quiet = quieted(model, wave, x, cfg.consistency_clips, gen) if consistency > 0 else None
             if quiet is not None:
                 x = torch.cat([x, quiet[1]])
             if cfg.freq_shift_bands.get(model.input_kind):
@@ -299,13 +300,15 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
     return model, info
 
 
-def quieted(model: torch.nn.Module, wave: torch.Tensor, x: torch.Tensor, limit: int):
+def quieted(model: torch.nn.Module, wave: torch.Tensor, x: torch.Tensor, limit: int,
+            generator: torch.Generator | None = None):
     """The pause-consistency copies of a training batch: up to ``limit`` of its clips that have pauses
-    (the app's rule, :func:`explainer.features.sounding`), each with its pauses set to the reference
+    (the app's rule, :func:`explainer.features.sounding`), each with its pauses set to the reference,
+    or with ``generator`` each 10 ms of pause set to it or reversed about it at random
     (:func:`explainer.attribution.quiet_pauses`).
 
-    Returns ``(rows, inputs)``, the batch rows chosen and their quieted inputs, or ``None`` when no
-    clip of the batch has pauses.
+    Returns ``(rows, inputs)``, the batch rows chosen and their copies, or ``None`` when no clip of
+    the batch has pauses.
     """
     from .attribution import quiet_pauses
     from .features import has_pauses, sounding
@@ -316,7 +319,8 @@ def quieted(model: torch.nn.Module, wave: torch.Tensor, x: torch.Tensor, limit: 
         if not rows:
             return None
         n = wave.shape[-1]
-        inputs = torch.cat([quiet_pauses(x[i : i + 1], model.input_kind, steps[i].numpy(), n) for i in rows])
+        inputs = torch.cat([quiet_pauses(x[i : i + 1], model.input_kind, steps[i].numpy(), n, generator)
+                            for i in rows])
     return torch.tensor(rows), inputs
 
 

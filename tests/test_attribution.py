@@ -302,6 +302,13 @@ def test_quiet_pauses_sets_only_the_pauses_to_the_maps_reference():
     quiet = quiet_pauses(wave, "waveform", steps, n)
     assert (quiet[..., : 29 * 160] == 0).all() and (quiet[..., 71 * 160 :] == 0).all()  # digital silence
     assert torch.equal(quiet[..., 31 * 160 : 69 * 160], wave[..., 31 * 160 : 69 * 160])
+    mixed = quiet_pauses(grid, "lfcc", steps, n, generator=torch.Generator().manual_seed(0))
+    ref = background_reference(grid, "lfcc", steps, n)
+    assert torch.equal(mixed[:, :, 30:70], grid[:, :, 30:70])
+    pause = list(range(30)) + list(range(70, 101))
+    quieted = [j for j in pause if torch.equal(mixed[0, 0, j], ref[0, 0, j])]
+    reversed_ = [j for j in pause if torch.allclose(mixed[0, 0, j], 2 * ref[0, 0, j] - grid[0, 0, j])]
+    assert sorted(quieted + reversed_) == pause and 15 < len(quieted) < 46  # each moment one or the other
     steps[:] = True  # a clip that sounds throughout has no pauses to quiet
     assert torch.equal(quiet_pauses(wave, "waveform", steps, n), wave)
 

@@ -127,8 +127,9 @@ def compare_caption(analysis: Analysis, method: str) -> str:
                  "128 frames of a clip.")
     if method in plots.SIGNED_METHODS:
         meaning = ("A high curve means \"this moment of the clip added most to the model's answer\", measured "
-                   "against the reference (the room of your clip, or silence); a pause that holds nothing adds "
-                   "nothing.")
+                   "against the reference (the room of your clip, or silence): the height of a moment is what "
+                   "all its cells add up to, so cells that push both ways cancel, and a pause that holds nothing "
+                   "adds nothing.")
     else:
         meaning = ("A high curve means \"changing the sound here would move this model's answer most\": "
                    "sensitivity, which can be high in a pause where nothing made the answer.")
