@@ -254,6 +254,10 @@ def test_options_against_room_shortcuts_are_set_by_architecture():
     assert train.model_settings("lfcc_cnn", override)["crop_on_sound"] is True
     assert train.model_settings("waveform_cnn", override)["pause_probability"] == 0.0
     assert train.TrainConfig().freq_mask_bands == {"mel128x128": 12}  # only the beginner CNN's picture
+    # pause consistency for the three whose maps put the most on the pauses
+    assert {a: o["pause_consistency"] for a, o in own.items() if o["pause_consistency"]} == {
+        "waveform_cnn": 2.0, "spectrogram_cnn": 0.5, "lfcc_cnn": 1.0}
+    assert train.model_settings("tcn", train.TrainConfig(pause_consistency={"tcn": 0.5}))["pause_consistency"] == 0.5
 
 
 def test_quieted_copies_are_the_clips_with_pauses():
