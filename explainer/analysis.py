@@ -42,7 +42,8 @@ class ModelResult:
     target: int  # class index the attributions explain
     trace: Trace  # per-layer records and feature maps
     attributions: dict[str, torch.Tensor] = field(default_factory=dict)  # method -> map shaped like x
-    # method -> 10 ms curve over the clip (attribution.method_curve: contribution maps keep their positive part)
+    # method -> 10 ms curve over the clip (attribution.method_curve: a contribution map gives each 10 ms the
+    # signed sum of its cells and keeps the positive part)
     time_curves: dict[str, np.ndarray] = field(default_factory=dict)
     faithfulness: dict[str, dict] = field(default_factory=dict)  # method -> deletion check
     curves: dict[str, dict] = field(default_factory=dict)  # method -> deletion/insertion curves (primary method)

@@ -234,13 +234,14 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                 wave = speed(wave, *cfg.speed_range[model.input_kind], gen)
             wave = augment(wave, cfg, gen, crop, on_sound=on_sound, pauses=pauses)
             x = model.front_end(wave)
-            quiet = quieted(model, wave, x, cfg.consistency_clips, gen) if consistency > 0 else None
-            if quiet is not None:
-                x = torch.cat([x, quiet[1]])
             if cfg.freq_shift_bands.get(model.input_kind):
                 x = freq_shift(x, cfg.freq_shift_bands[model.input_kind], gen)
             if mask:
                 x = freq_mask(x, mask, gen)
+            # the copies are made last, so each hears the same shift and mask as its clip
+            quiet = quieted(model, wave, x, cfg.consistency_clips, gen) if consistency > 0 else None
+            if quiet is not None:
+                x = torch.cat([x, quiet[1]])
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.autocast_bf16):
