@@ -180,6 +180,8 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
                                                                                        len(data.classes))
     own = model_settings(arch, cfg)
     channels_last = own["channels_last"]
+    if channels_last:  # the weights too: with only the input in channels-last, the first layer's output is not
+        model = model.to(memory_format=torch.channels_last)
     lr = cfg.lr * own["lr_scale"]
     frozen = parent is not None  # a fine-tuned body keeps its BatchNorm statistics
     layers = "all" if parent is None else (layers or own["finetune_layers"])
@@ -290,13 +292,15 @@ def train_one(arch: str, data: Dataset, cfg: TrainConfig, parent: torch.nn.Modul
             if stale >= patience and epoch + 1 >= min_epochs:
                 break
     model.load_state_dict(best)
+    if channels_last:  # saved and served in the usual layout
+        model = model.to(memory_format=torch.contiguous_format)
     model.eval()
     forget_resampling_kernels()  # the speed augmentation's kernels: up to ~100 MB, of no use after training
     info = {"epochs_run": len(history), "best_epoch": best_epoch, "val_accuracy": round(best_score[0], 4),
             "train_seconds": round(time.time() - start, 1), "history": history, "lr": lr,
             "crop_seconds": None if crop is None else crop / audio.SAMPLE_RATE, "ema_decay": decay,
             "epoch_scale": scale, "trained_layers": layers, "crop_on_sound": on_sound, "pause_probability": pauses,
-            "freq_mask_bands": mask, "pause_consistency": consistency,
+            "freq_mask_bands": mask, "pause_consistency": consistency, "channels_last": channels_last,
             "trained_params": sum(p.numel() for p in params)}
     return model, info
 
