@@ -261,9 +261,9 @@ def test_options_against_room_shortcuts_are_set_by_architecture():
 
 
 def test_channels_last_training_runs_the_weights_in_that_layout_and_keeps_the_usual_one(tmp_path, monkeypatch):
-    # the three 2D CNNs that measured faster train in channels-last memory, weights and activations alike
-    # (with the input alone in it, the first layer's output came back in the usual layout and nothing
-    # changed); the model that comes back, and is saved, is in the usual layout
+    # the LFCC CNN trains in channels-last memory, weights and activations alike (with the input alone in
+    # it, the first layer's output came back in the usual layout and nothing changed); the model that
+    # comes back, and is saved, is in the usual layout
     own = {a: train.model_settings(a, train.TrainConfig()) for a in list_models()}
     assert {a for a, o in own.items() if o["channels_last"]} == {"lfcc_cnn"}
     data = train.load_dataset(make_folder_dataset(tmp_path / "clips", per_class=4), train.TrainConfig(clip_seconds=1.0))

@@ -43,7 +43,7 @@ class LfccCNN(AudioModel):
     order = 40
     # short crops keep the full-width grid affordable; channels-last memory for weights and activations
     # made a training step 1.46x faster (0.46 -> 0.32 s for 40 crops: its (2, 1) pools run 12x faster in
-    # that layout) and the set's run 13.1 -> 8.4 min; pause consistency at weight 1: without it, quieting
+    # that layout) and its training 13.1 -> 8.4 min (trained alone); pause consistency at weight 1: without it, quieting
     # the pauses of real speech took 0.27 from its answer's probability (0.11 with it); weight 3 took real
     # accuracy down
     training = {"epoch_scale": 0.75, "crop_seconds": 0.64, "channels_last": True, "finetune_layers": "last",
