@@ -141,6 +141,24 @@ def test_train_cli_refuses_bad_arguments(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: unknown models ['resnet']; choose from")
 
 
+def test_train_cli_trains_each_model_in_a_process_of_its_own_with_the_same_weights(tmp_path, capsys):
+    data = make_folder_dataset(tmp_path / "data", per_class=4)
+    common = ["--data", str(data), "--models", "tcn,baseline_cnn", "--epochs", "1", "--clip-seconds", "1.0"]
+    assert train.main([*common, "--name", "apart", "--out", str(tmp_path / "a")]) == 0
+    assert capsys.readouterr().out.strip().endswith(str(tmp_path / "a" / "apart"))
+    assert train.main([*common, "--name", "together", "--out", str(tmp_path / "b"), "--one-process"]) == 0
+    apart = json.loads((tmp_path / "a" / "apart" / "card.json").read_text())
+    together = json.loads((tmp_path / "b" / "together" / "card.json").read_text())
+    assert list(apart["models"]) == list(together["models"]) == ["tcn", "baseline_cnn"]
+    for arch in ("tcn", "baseline_cnn"):  # training is seeded: a fresh process changes the time, not the weights
+        assert apart["models"][arch]["sha256"] == together["models"][arch]["sha256"], arch
+        assert apart["models"][arch]["test"] == together["models"][arch]["test"], arch
+    total = sum(m["train_seconds"] for m in apart["models"].values())
+    assert apart["train_seconds_total"] == pytest.approx(total, abs=0.05)
+    assert train.main([*common, "--name", "../out", "--out", str(tmp_path / "a")]) == 2  # refused before any child
+    assert "is not a valid model-set name" in capsys.readouterr().err
+
+
 def test_evaluate_on_a_folder(tiny_set, tmp_path):
     data = make_folder_dataset(tmp_path / "data", per_class=2)
     report = train.evaluate(data, "tiny", out_root=tiny_set.parent)
