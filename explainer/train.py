@@ -524,11 +524,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if len(archs) > 1 and not (a.one_process or a.child):
         try:
-            set_dir(a.name, a.out or PRETRAINED_DIR)  # a bad name stops here, not in the first child
+            folder = set_dir(a.name, a.out or PRETRAINED_DIR)  # a bad name stops here, not in the first child
         except PretrainedError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        return _train_apart(a, archs)
+        return _train_apart(a, archs, folder)
     try:
         out = run(a.data, a.name, archs, cfg, a.out, parent=a.parent, compare_scratch=a.compare_scratch,
                   layers=a.layers)
@@ -540,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     return _summary(a, out)
 
 
-def _train_apart(a: argparse.Namespace, archs: list[str]) -> int:
+def _train_apart(a: argparse.Namespace, archs: list[str], folder: Path) -> int:
     """Train each of ``archs`` in a fresh Python process, one after the other, into the same set.
 
     In one long process the models after the waveform CNN trained up to 16 % slower than they do
@@ -565,7 +565,7 @@ def _train_apart(a: argparse.Namespace, archs: list[str]) -> int:
             print(f"error: training {arch} stopped (exit status {rc}); the models before it are in the set",
                   file=sys.stderr)
             return rc
-    return _summary(a, set_dir(a.name, a.out or PRETRAINED_DIR))
+    return _summary(a, folder)
 
 
 def _summary(a: argparse.Namespace, out: Path) -> int:
