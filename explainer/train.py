@@ -469,7 +469,7 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m explainer.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, type=Path, help="generated set or folder-per-class dataset")
     p.add_argument("--name", required=True, help="name of the set to write under pretrained/")
@@ -494,6 +494,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="train every model in this one process (by default each model trains in a fresh process "
                         "of its own, so none runs slower for what the one before it left in memory)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one model of a multi-model run
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _parser()
     a = p.parse_args(argv)
     if a.evaluate:
         try:
@@ -528,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         except PretrainedError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        return _train_apart(a, archs, folder)
+        return _train_apart(a, archs, folder, child_args(p, a))
     try:
         out = run(a.data, a.name, archs, cfg, a.out, parent=a.parent, compare_scratch=a.compare_scratch,
                   layers=a.layers)
@@ -540,22 +545,32 @@ def main(argv: list[str] | None = None) -> int:
     return _summary(a, out)
 
 
-def _train_apart(a: argparse.Namespace, archs: list[str], folder: Path) -> int:
+def child_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> list[str]:
+    """The command line of each child of a multi-model run: every option ``a`` holds, read off the
+    parser ``p`` so that a flag added to it reaches the children too, less ``--models`` (each child
+    gets its own) and ``--one-process``, plus ``--child``."""
+    args = []
+    for action in p._actions:
+        if not action.option_strings or action.dest in ("help", "models", "one_process", "child", "evaluate"):
+            continue
+        value = getattr(a, action.dest)
+        if action.nargs == 0:  # a switch
+            args += [action.option_strings[0]] if value else []
+        elif value is not None:
+            args += [action.option_strings[0], str(value)]
+    return args + ["--child"]
+
+
+def _train_apart(a: argparse.Namespace, archs: list[str], folder: Path, args: list[str]) -> int:
     """Train each of ``archs`` in a fresh Python process, one after the other, into the same set.
 
     In one long process the models after the waveform CNN trained up to 16 % slower than they do
     alone (the spectrogram CNN 291 s against 245-262 s, the ViT 666 s against 582 s); the shipped
-    set trained in 42.3 min this way against 46.5 min in one process, with the same weights bit for
-    bit. Each child writes its model into the set's card, as a one-model run would, so the set
-    comes out as one run of all of them would leave it.
+    set (the ViT at 9 epochs then) trained in 42.3 min this way against 46.5 min in one process,
+    with the same weights bit for bit. Each child writes its model into the set's card, as a one-model run would, so the set
+    comes out as one run of all of them would leave it. ``args`` is the children's command line
+    (:func:`child_args`), to which each adds ``--models ARCH``.
     """
-    args = ["--data", str(a.data), "--name", a.name, "--epochs", str(a.epochs), "--seed", str(a.seed),
-            "--clip-seconds", str(a.clip_seconds), "--batch-size", str(a.batch_size), "--child"]
-    if a.out is not None:
-        args += ["--out", str(a.out)]
-    if a.parent:
-        args += ["--from", a.parent] + (["--layers", a.layers] if a.layers else []) + (
-            ["--compare-scratch"] if a.compare_scratch else [])
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [package_root] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))

@@ -159,6 +159,22 @@ def test_train_cli_trains_each_model_in_a_process_of_its_own_with_the_same_weigh
     assert "is not a valid model-set name" in capsys.readouterr().err
 
 
+def test_each_child_of_a_multi_model_run_gets_every_option_of_its_parent(tmp_path):
+    p = train._parser()
+    parent = p.parse_args(["--data", str(tmp_path), "--name", "x", "--models", "tcn,lfcc_cnn", "--epochs", "3",
+                           "--seed", "7", "--clip-seconds", "1.5", "--batch-size", "4", "--out", str(tmp_path / "o"),
+                           "--from", "sound-types", "--layers", "last", "--compare-scratch"])
+    args = train.child_args(p, parent)
+    assert "--models" not in args and "--one-process" not in args and args[-1] == "--child"
+    child = p.parse_args([*args, "--models", "tcn"])
+    for key, value in vars(parent).items():  # what the parent parsed, the child parses back
+        if key not in ("models", "child"):
+            assert getattr(child, key) == value, key
+    assert child.models == "tcn" and child.child
+    bare = train.child_args(p, p.parse_args(["--data", str(tmp_path), "--name", "x"]))
+    assert "--compare-scratch" not in bare and "--from" not in bare and "--out" not in bare
+
+
 def test_evaluate_on_a_folder(tiny_set, tmp_path):
     data = make_folder_dataset(tmp_path / "data", per_class=2)
     report = train.evaluate(data, "tiny", out_root=tiny_set.parent)
