@@ -475,7 +475,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="name of the set to write under pretrained/")
     p.add_argument("--models", default=",".join(list_models()), help="comma-separated architectures")
     p.add_argument("--epochs", type=int, default=TrainConfig.max_epochs,
-                   help="maximum epochs per model (the waveform CNN gets twice as many)")
+                   help="maximum epochs per model, times each architecture's epoch_scale (the waveform and "
+                        "beginner CNNs 1.5, the ViT 0.83, the LFCC CNN 0.75)")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--clip-seconds", type=float, default=TrainConfig.clip_seconds)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
