@@ -59,9 +59,10 @@ class TrainConfig:
     # with weights from before the rate came down)
     min_epochs: int = 12
     # validation scores only the last share of a run's epochs (always at least the last one): with the
-    # one-cycle schedule the kept epoch lies near the end (epochs 7-9 of 9 to 22 of 24 for the shipped
-    # set), and scoring the LFCC CNN's 360 validation clips costs 22 s an epoch on 2 cores; runs that show
-    # a learner every epoch ("Your own sounds", fine-tuning) score all of them (1.0)
+    # one-cycle schedule the kept epoch lies near the end (the shipped set kept epoch 8 of 9, 10 of 10,
+    # 10 and 11 of 12, and 17 of 18 twice), and scoring the LFCC CNN's 360 validation clips costs 22 s an
+    # epoch on 2 cores; runs that show a learner every epoch ("Your own sounds", fine-tuning) score all of
+    # them (1.0)
     validate_share: float = 0.4
     lr: float = 2e-3  # peak AdamW learning rate (times each model's lr_scale)
     weight_decay: float = 1e-2  # AdamW weight decay
@@ -568,9 +569,9 @@ def _train_apart(a: argparse.Namespace, archs: list[str], folder: Path, args: li
     In one long process the models after the waveform CNN trained up to 16 % slower than they do
     alone (the spectrogram CNN 291 s against 245-262 s, the ViT 666 s against 582 s); the shipped
     set (the ViT at 9 epochs then) trained in 42.3 min this way against 46.5 min in one process,
-    with the same weights bit for bit. Each child writes its model into the set's card, as a one-model run would, so the set
-    comes out as one run of all of them would leave it. ``args`` is the children's command line
-    (:func:`child_args`), to which each adds ``--models ARCH``.
+    with the same weights bit for bit. Each child writes its model into the set's card, as a
+    one-model run would, so the set comes out as one run of all of them would leave it. ``args``
+    is the children's command line (:func:`child_args`), to which each adds ``--models ARCH``.
     """
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
