@@ -35,7 +35,7 @@ class WaveformCNN(AudioModel):
     subtitle = "a 1D CNN that reads the raw samples"
     order = 10
     # cheap per epoch: half as many epochs again as the set's (18 scored as well as 24 did: 0.936 and 0.893
-    # of the synthetic and real held-out clips against 0.932 and 0.893, in 466 s against 631), on 2 s crops,
+    # of the synthetic and real held-out clips against 0.932 and 0.893, in 446 s against 631), on 2 s crops,
     # with averaged weights that smooth its epoch-to-epoch swings; pause consistency at weight 2, because its
     # maps measure from digital silence and without it the room between words counted as evidence (0.72 of
     # its map on the sound)
