@@ -10,6 +10,7 @@ import soundfile as sf
 import torch
 
 from explainer import train
+from explainer.train import __main__ as train_cli
 from explainer.models import build, list_models
 from explainer.pretrained import PretrainedError, list_sets, load_set, set_dir, sha256
 from explainer.transfer import own_config
@@ -135,18 +136,18 @@ def test_list_sets(tiny_set):
 
 
 def test_train_cli_refuses_bad_arguments(tmp_path, capsys):
-    assert train.main(["--data", str(tmp_path / "nope"), "--name", "x"]) == 2
+    assert train_cli.main(["--data", str(tmp_path / "nope"), "--name", "x"]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'nope'} is not a folder\n"
-    assert train.main(["--data", str(tmp_path), "--name", "x", "--models", "resnet"]) == 2
+    assert train_cli.main(["--data", str(tmp_path), "--name", "x", "--models", "resnet"]) == 2
     assert capsys.readouterr().err.startswith("error: unknown models ['resnet']; choose from")
 
 
 def test_train_cli_trains_each_model_in_a_process_of_its_own_with_the_same_weights(tmp_path, capsys):
     data = make_folder_dataset(tmp_path / "data", per_class=4)
     common = ["--data", str(data), "--models", "tcn,baseline_cnn", "--epochs", "1", "--clip-seconds", "1.0"]
-    assert train.main([*common, "--name", "apart", "--out", str(tmp_path / "a")]) == 0
+    assert train_cli.main([*common, "--name", "apart", "--out", str(tmp_path / "a")]) == 0
     assert capsys.readouterr().out.strip().endswith(str(tmp_path / "a" / "apart"))
-    assert train.main([*common, "--name", "together", "--out", str(tmp_path / "b"), "--one-process"]) == 0
+    assert train_cli.main([*common, "--name", "together", "--out", str(tmp_path / "b"), "--one-process"]) == 0
     apart = json.loads((tmp_path / "a" / "apart" / "card.json").read_text())
     together = json.loads((tmp_path / "b" / "together" / "card.json").read_text())
     assert list(apart["models"]) == list(together["models"]) == ["tcn", "baseline_cnn"]
@@ -155,23 +156,23 @@ def test_train_cli_trains_each_model_in_a_process_of_its_own_with_the_same_weigh
         assert apart["models"][arch]["test"] == together["models"][arch]["test"], arch
     total = sum(m["train_seconds"] for m in apart["models"].values())
     assert apart["train_seconds_total"] == pytest.approx(total, abs=0.05)
-    assert train.main([*common, "--name", "../out", "--out", str(tmp_path / "a")]) == 2  # refused before any child
+    assert train_cli.main([*common, "--name", "../out", "--out", str(tmp_path / "a")]) == 2  # refused before any child
     assert "is not a valid model-set name" in capsys.readouterr().err
 
 
 def test_each_child_of_a_multi_model_run_gets_every_option_of_its_parent(tmp_path):
-    p = train._parser()
+    p = train_cli._parser()
     parent = p.parse_args(["--data", str(tmp_path), "--name", "x", "--models", "tcn,lfcc_cnn", "--epochs", "3",
                            "--seed", "7", "--clip-seconds", "1.5", "--batch-size", "4", "--out", str(tmp_path / "o"),
                            "--from", "sound-types", "--layers", "last", "--compare-scratch"])
-    args = train.child_args(p, parent)
+    args = train_cli.child_args(p, parent)
     assert "--models" not in args and "--one-process" not in args and args[-1] == "--child"
     child = p.parse_args([*args, "--models", "tcn"])
     for key, value in vars(parent).items():  # what the parent parsed, the child parses back
         if key not in ("models", "child"):
             assert getattr(child, key) == value, key
     assert child.models == "tcn" and child.child
-    bare = train.child_args(p, p.parse_args(["--data", str(tmp_path), "--name", "x"]))
+    bare = train_cli.child_args(p, p.parse_args(["--data", str(tmp_path), "--name", "x"]))
     assert "--compare-scratch" not in bare and "--from" not in bare and "--out" not in bare
 
 

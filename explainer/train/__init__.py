@@ -2,19 +2,17 @@
 
     python -m explainer.train --data DIR --name NAME [--models a,b] [--epochs N]
 
-``DIR`` is either a set made by ``python -m explainer.data`` (it has a
+(the command line is :mod:`explainer.train.__main__`). ``DIR`` is either a set made by ``python -m explainer.data`` (it has a
 ``manifest.json`` with source-held-out splits and sequence clips) or any
 folder-per-class dataset such as ``DIR/dog/*.wav``, ``DIR/cat/*.wav``.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -24,13 +22,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import audio
-from .features import DEFAULT as FEATURES
-from .models import build, list_models, model_class
-from .models.fast import folded_copy
-from .pretrained import PRETRAINED_DIR, save_weights, set_dir
-from .scoring import evaluate, frame_accuracy, metrics, origin_metrics, predict  # noqa: F401 (the trainer's API)
-from .trainset import (Dataset, augment, forget_resampling_kernels, freq_mask, freq_shift, load_dataset,
+from .. import audio
+from ..features import DEFAULT as FEATURES
+from ..models import build, model_class
+from ..models.fast import folded_copy
+from ..pretrained import PRETRAINED_DIR, save_weights, set_dir
+from ..scoring import evaluate, frame_accuracy, metrics, origin_metrics, predict  # noqa: F401 (the trainer's API)
+from ..trainset import (Dataset, augment, forget_resampling_kernels, freq_mask, freq_shift, load_dataset,
                        sequence_labels, speed)
 
 # oneDNN keeps 1,024 compiled convolutions by default, and training needs more shapes than that: the
@@ -325,8 +323,8 @@ def quieted(model: torch.nn.Module, wave: torch.Tensor, x: torch.Tensor, limit: 
     Returns ``(rows, inputs)``, the batch rows chosen and their copies, or ``None`` when no clip of
     the batch has pauses.
     """
-    from .attribution import quiet_pauses
-    from .features import has_pauses, sounding
+    from ..attribution import quiet_pauses
+    from ..features import has_pauses, sounding
 
     with torch.no_grad():
         steps = sounding(wave)
@@ -401,7 +399,7 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
     card["data"]["load_seconds"] = round(time.time() - t0, 1)
     parent_set = None
     if parent is not None:
-        from .pretrained import load_set
+        from ..pretrained import load_set
 
         parent_set = load_set(parent, root=out_root if out_root and (Path(out_root) / parent).is_dir() else None)
         missing = [a for a in archs if a not in parent_set.models]
@@ -468,137 +466,3 @@ def run(data_dir: Path, name: str, archs: list[str], cfg: TrainConfig, out_root:
     if progress is not None:
         progress(1.0, "done")
     return out
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m explainer.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, type=Path, help="generated set or folder-per-class dataset")
-    p.add_argument("--name", required=True, help="name of the set to write under pretrained/")
-    p.add_argument("--models", default=",".join(list_models()), help="comma-separated architectures")
-    p.add_argument("--epochs", type=int, default=TrainConfig.max_epochs,
-                   help="maximum epochs per model, times each architecture's epoch_scale (the waveform and "
-                        "beginner CNNs 1.5, the ViT 0.83, the LFCC CNN 0.75)")
-    p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--clip-seconds", type=float, default=TrainConfig.clip_seconds)
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--out", type=Path, default=None, help="folder holding model sets (default: pretrained/)")
-    p.add_argument("--evaluate", action="store_true",
-                   help="do not train: report each model's accuracy on --data, a folder per class")
-    p.add_argument("--from", dest="parent", default=None, metavar="SET",
-                   help="fine-tune each model from this trained set (a new head on its body) instead of "
-                        "training from scratch")
-    p.add_argument("--layers", choices=FINETUNE_LAYERS, default=None,
-                   help="with --from: what fine-tuning trains in every model: the new head, the last block and "
-                        "the head, or all layers (default: each architecture's own choice)")
-    p.add_argument("--compare-scratch", action="store_true",
-                   help="with --from: also train each model from scratch on the same clips, and print both")
-    p.add_argument("--one-process", action="store_true",
-                   help="train every model in this one process (by default each model trains in a fresh process "
-                        "of its own, so none runs slower for what the one before it left in memory)")
-    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one model of a multi-model run
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = _parser()
-    a = p.parse_args(argv)
-    if a.evaluate:
-        try:
-            report = evaluate(a.data, a.name, a.out)
-        except (ValueError, audio.AudioError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        for arch, m in report.items():
-            print(f"{arch:16s} accuracy {m['accuracy']:.3f} on {m['n']} clips  recall {m['per_class_recall']}")
-        for line in next(iter(report.values()))["skipped"]:
-            print(f"skipped {line}")
-        return 0
-    archs = [m.strip() for m in a.models.split(",") if m.strip()]
-    unknown = [m for m in archs if m not in list_models()]
-    if unknown:
-        print(f"error: unknown models {unknown}; choose from {list_models()}", file=sys.stderr)
-        return 2
-    if not a.data.is_dir():
-        print(f"error: {a.data} is not a folder", file=sys.stderr)
-        return 2
-    cfg = TrainConfig(seed=a.seed, max_epochs=a.epochs, min_epochs=min(TrainConfig.min_epochs, a.epochs),
-                      clip_seconds=a.clip_seconds, batch_size=a.batch_size)
-    if a.compare_scratch and not a.parent:
-        print("error: --compare-scratch compares with fine-tuning: give the set to start from with --from SET",
-              file=sys.stderr)
-        return 2
-    from .pretrained import PretrainedError
-
-    if len(archs) > 1 and not (a.one_process or a.child):
-        try:
-            folder = set_dir(a.name, a.out or PRETRAINED_DIR)  # a bad name stops here, not in the first child
-        except PretrainedError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        return _train_apart(a, archs, folder, child_args(p, a))
-    try:
-        out = run(a.data, a.name, archs, cfg, a.out, parent=a.parent, compare_scratch=a.compare_scratch,
-                  layers=a.layers)
-    except (ValueError, audio.AudioError, PretrainedError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if a.child:
-        return 0
-    return _summary(a, out)
-
-
-def child_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> list[str]:
-    """The command line of each child of a multi-model run: every option ``a`` holds, read off the
-    parser ``p`` so that a flag added to it reaches the children too, less ``--models`` (each child
-    gets its own) and ``--one-process``, plus ``--child``."""
-    args = []
-    for action in p._actions:
-        if not action.option_strings or action.dest in ("help", "models", "one_process", "child", "evaluate"):
-            continue
-        value = getattr(a, action.dest)
-        if action.nargs == 0:  # a switch
-            args += [action.option_strings[0]] if value else []
-        elif value is not None:
-            args += [action.option_strings[0], str(value)]
-    return args + ["--child"]
-
-
-def _train_apart(a: argparse.Namespace, archs: list[str], folder: Path, args: list[str]) -> int:
-    """Train each of ``archs`` in a fresh Python process, one after the other, into the same set.
-
-    In one long process the models after the waveform CNN trained up to 16 % slower than they do
-    alone (the spectrogram CNN 291 s against 245-262 s, the ViT 666 s against 582 s); the shipped
-    set (the ViT at 9 epochs then) trained in 42.3 min this way against 46.5 min in one process,
-    with the same weights bit for bit. Each child writes its model into the set's card, as a
-    one-model run would, so the set comes out as one run of all of them would leave it. ``args``
-    is the children's command line (:func:`child_args`), to which each adds ``--models ARCH``.
-    """
-    package_root = str(Path(__file__).resolve().parents[1])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [package_root] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
-    for arch in archs:
-        rc = subprocess.run([sys.executable, "-m", "explainer.train", *args, "--models", arch], env=env).returncode
-        if rc != 0:
-            print(f"error: training {arch} stopped (exit status {rc}); the models before it are in the set",
-                  file=sys.stderr)
-            return rc
-    return _summary(a, folder)
-
-
-def _summary(a: argparse.Namespace, out: Path) -> int:
-    """Print a fine-tuning run's table of accuracies, then the set's folder."""
-    if a.parent:
-        card = json.loads((out / "card.json").read_text())
-        print(f"{'model':16s} {'layers':>6s} {'fine-tuned':>10s} {'seconds':>8s}"
-              + ("  from scratch  seconds" if a.compare_scratch else ""))
-        for arch, m in card["models"].items():
-            line = f"{arch:16s} {m['trained_layers']:>6s} {m['test']['accuracy']:10.3f} {m['train_seconds']:8.1f}"
-            if "scratch" in m:
-                line += f"  {m['scratch']['test']['accuracy']:12.3f}  {m['scratch']['train_seconds']:7.1f}"
-            print(line)
-    print(out)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
