@@ -17,7 +17,7 @@ from .. import audio
 from ..models import list_models
 from ..pretrained import PRETRAINED_DIR, PretrainedError, set_dir
 from ..scoring import evaluate
-from . import FINETUNE_LAYERS, TrainConfig, run
+from . import FINETUNE_LAYERS, TrainConfig, model_settings, run
 
 _DESCRIPTION = "Train every architecture on a folder of clips and write ``pretrained/NAME/``."
 
@@ -27,9 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, type=Path, help="generated set or folder-per-class dataset")
     p.add_argument("--name", required=True, help="name of the set to write under pretrained/")
     p.add_argument("--models", default=",".join(list_models()), help="comma-separated architectures")
+    scales = {arch: model_settings(arch, TrainConfig())["epoch_scale"] for arch in list_models()}
+    scaled = ", ".join(f"{arch} {scale:g}" for arch, scale in scales.items() if scale != 1.0)
     p.add_argument("--epochs", type=int, default=TrainConfig.max_epochs,
-                   help="maximum epochs per model, times each architecture's epoch_scale (the waveform and "
-                        "beginner CNNs 1.5, the ViT 0.83, the LFCC CNN 0.75)")
+                   help=f"maximum epochs per model, times the epoch_scale on its class ({scaled})")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--clip-seconds", type=float, default=TrainConfig.clip_seconds)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
