@@ -2,9 +2,9 @@
 
     python -m explainer.train --data DIR --name NAME [--models a,b] [--epochs N]
 
-(the command line is :mod:`explainer.train.__main__`). ``DIR`` is either a set made by ``python -m explainer.data`` (it has a
-``manifest.json`` with source-held-out splits and sequence clips) or any
-folder-per-class dataset such as ``DIR/dog/*.wav``, ``DIR/cat/*.wav``.
+(the command line is :mod:`explainer.train.__main__`). ``DIR`` is either a set made by
+``python -m explainer.data`` (it has a ``manifest.json`` with source-held-out splits and
+sequence clips) or any folder-per-class dataset such as ``DIR/dog/*.wav``, ``DIR/cat/*.wav``.
 """
 
 from __future__ import annotations

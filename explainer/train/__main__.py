@@ -18,8 +18,9 @@ from ..models import list_models
 from ..pretrained import PRETRAINED_DIR, PretrainedError, set_dir
 from ..scoring import evaluate
 from . import FINETUNE_LAYERS, TrainConfig, model_settings, run
+from . import __doc__ as _PACKAGE_DOC
 
-_DESCRIPTION = "Train every architecture on a folder of clips and write ``pretrained/NAME/``."
+_DESCRIPTION = _PACKAGE_DOC.split("\n\n")[0]  # the package docstring's first line
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 def child_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> list[str]:
     """The command line of each child of a multi-model run: every option ``a`` holds, read off the
     parser ``p`` so that a flag added to it reaches the children too, less ``--models`` (each child
-    gets its own) and ``--one-process``, plus ``--child``."""
+    gets its own), ``--one-process`` and ``--evaluate`` (which trains nothing), plus ``--child``."""
     args = []
     for action in p._actions:
         if not action.option_strings or action.dest in ("help", "models", "one_process", "child", "evaluate"):
